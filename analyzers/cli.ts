@@ -4,6 +4,8 @@
  * calls the same engine functions. Bad input → one line naming the file and the problem, exit code 2;
  * stack traces only with --verbose.
  */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { isScalpelError } from "./onnx/errors.ts";
 import { EXIT_INPUT, EXIT_INTERNAL, UsageError, type CliIO, type Command } from "./cli/command.ts";
@@ -61,5 +63,5 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] && /cli\.(ts|js|mjs|cjs)$/.test(process.argv[1]);
+const invokedDirectly = !!process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) main(process.argv.slice(2)).then((code) => process.exit(code));
