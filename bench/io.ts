@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { loadModel } from "../analyzers/onnx/model.ts";
 import { saveModel } from "../analyzers/onnx/save.ts";
 import { median, printTable, ratioRow } from "./util.ts";
-import { fixturePath } from "../test/helpers/fixtures.ts";
+import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
 
 const here = fileURLToPath(import.meta.url);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -47,7 +47,7 @@ if (process.argv[2] === "--child-parse") {
   process.exit(0);
 }
 
-const file = path.resolve(process.argv[2] ?? fixturePath("torchvision/op13-bn/vit_b_16.onnx"));
+const file = path.resolve(process.argv[2] ?? requireTorchvisionModel("vit_b_16"));
 const size = fs.statSync(file).size;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-io-"));
 console.log(`bench:io on ${file} (${(size / 1e6).toFixed(1)} MB), ${REPEATS} repeats, medians`);
