@@ -1,0 +1,20 @@
+/**
+ * The integration suite's entry (the `@vscode/test-electron` contract: a module exporting `run()`),
+ * bundled to dist/test/integration.cjs and loaded by VS Code's extension host with the real `vscode` API.
+ * Launchers: scripts/vscode-test/run-code-server.mjs (CI: code-server + headless Chromium) and
+ * scripts/vscode-test/run-electron.mjs (desktops with VS Code).
+ */
+import Mocha from "mocha";
+
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: "bdd", timeout: 60_000, color: false, reporter: "spec" });
+  const grep = process.env.SCALPEL_TEST_GREP;
+  if (grep) mocha.grep(grep);
+  // Define describe/it/before... as globals, then evaluate the test modules (esbuild wraps dynamic imports,
+  // so their bodies run here, after the globals exist).
+  mocha.suite.emit("pre-require", globalThis, "integration", mocha);
+  await import("./modelViewer.test.ts");
+  await import("./engineWorker.test.ts");
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
+}
