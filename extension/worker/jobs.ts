@@ -4,6 +4,7 @@
 import { buildGraph } from "../../analyzers/graph/graph.ts";
 import { summarizeGraph } from "../../analyzers/graph/summary.ts";
 import { loadModel } from "../../analyzers/onnx/index.ts";
+import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -18,6 +19,35 @@ export const handlers: Handlers = {
     const graph = buildGraph(model);
     ctx.progress({ fraction: 1 });
     return summarizeGraph(graph);
+  },
+
+  async latency({ file, threads, repeats, warmup }, ctx) {
+    ctx.progress({ fraction: 0, message: "Loading the model" });
+    const model = loadModel(file);
+    const graph = buildGraph(model);
+    const session = await createSession(model, { threads });
+    try {
+      const feeds = dummyFeeds(graph);
+      const total = warmup + repeats;
+      const times: number[] = [];
+      let last: Record<string, { dims: readonly number[] }> = {};
+      // One inference at a time, checking for cancellation in between (a running inference cannot be aborted).
+      for (let i = 0; i < total; i++) {
+        ctx.throwIfCancelled();
+        const t = performance.now();
+        last = await session.run(feeds);
+        if (i >= warmup) times.push(performance.now() - t);
+        ctx.progress({ fraction: (i + 1) / total, message: `run ${i + 1} of ${total}` });
+      }
+      times.sort((a, b) => a - b);
+      return {
+        medianMs: times[Math.floor(times.length / 2)] ?? NaN,
+        runs: times.length,
+        outputs: Object.entries(last).map(([name, t]) => ({ name, dims: [...t.dims] })),
+      };
+    } finally {
+      await session.release();
+    }
   },
 
   async count({ steps, stepMs, blockMs }, ctx) {

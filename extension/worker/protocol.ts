@@ -9,6 +9,11 @@ import type { ErrorInfo } from "../errors.ts";
 export interface Jobs {
   /** Load a model and summarise it (opsets, inputs/outputs, ops, params). */
   summarize: { params: { file: string }; result: ModelSummary };
+  /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
+  latency: {
+    params: { file: string; threads: number; repeats: number; warmup: number };
+    result: { medianMs: number; runs: number; outputs: { name: string; dims: number[] }[] };
+  };
   /** Test/diagnostic job: counts `steps` steps of `stepMs` each, checking for cancellation between steps. */
   count: { params: { steps: number; stepMs: number; blockMs?: number }; result: { completed: number } };
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import * as vscode from "vscode";
 import type { ScalpelApi } from "../../extension/extension.ts";
 import { isCancelled } from "../../extension/log.ts";
@@ -9,6 +10,17 @@ describe("engine worker (worker_threads)", () => {
   let api: ScalpelApi;
   before(async () => {
     api = await scalpel();
+  });
+
+  it("runs the model in onnxruntime-node inside the worker", async () => {
+    const facts = JSON.parse(fs.readFileSync(fixture("tiny_cnn.json"), "utf8"));
+    const fractions: number[] = [];
+    const r = await api.engine.run("latency", { file: fixture("tiny_cnn.onnx"), threads: 1, repeats: 5, warmup: 1 }, { onProgress: (p) => fractions.push(p.fraction ?? -1) });
+    assert.equal(r.runs, 5);
+    assert.ok(r.medianMs > 0 && r.medianMs < 5_000, `median ${r.medianMs} ms`);
+    // Symbolic batch → 1 in the dummy input; the rest as torch computed it.
+    assert.deepEqual(r.outputs, [{ name: "logits", dims: [1, ...facts.output.slice(1)] }]);
+    assert.equal(fractions.at(-1), 1);
   });
 
   it("reports progress and stops between steps when cancelled", async () => {
