@@ -1,12 +1,12 @@
 /**
- * The read-only custom editor for *.onnx: opening a model starts its summary in the engine worker, the
+ * The read-only custom editor for *.onnx: opening a model starts its analysis in the engine worker, the
  * panel shows a loading state, then the summary header (and, once issue 7 lands, the graph explorer).
  * A model that cannot be loaded shows the problem in the panel and one notification; it never throws.
  * The file is watched: a changed model is reloaded.
  */
 import path from "node:path";
 import * as vscode from "vscode";
-import type { ModelSummary } from "../analyzers/graph/summary.ts";
+import type { InspectReport } from "../analyzers/report/inspect.ts";
 import { toErrorInfo, type ErrorInfo, type ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
 import { errorHtml, loadingHtml, summaryHeaderHtml } from "./summaryHtml.ts";
@@ -17,7 +17,7 @@ export const MODEL_VIEW_TYPE = "onnxScalpel.modelViewer";
 
 export type ModelState =
   | { readonly kind: "loading" }
-  | { readonly kind: "ready"; readonly summary: ModelSummary }
+  | { readonly kind: "ready"; readonly report: InspectReport }
   | { readonly kind: "error"; readonly error: ErrorInfo };
 
 export class ModelDocument implements vscode.CustomDocument {
@@ -56,10 +56,10 @@ export class ModelDocument implements vscode.CustomDocument {
     this.setState({ kind: "loading" });
     const name = path.basename(this.uri.fsPath);
     try {
-      const summary = await this.log.operation(`Open ${name}`, () =>
-        this.engine.run("summarize", { file: this.uri.fsPath }, { token: cts.token }),
+      const report = await this.log.operation(`Open ${name}`, () =>
+        this.engine.run("inspect", { file: this.uri.fsPath }, { token: cts.token }),
       );
-      if (gen === this.generation) this.setState({ kind: "ready", summary });
+      if (gen === this.generation) this.setState({ kind: "ready", report });
     } catch (e) {
       if (gen !== this.generation) return this._state;
       this.setState({ kind: "error", error: toErrorInfo(e) });
@@ -154,7 +154,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     if (state.kind === "loading") body = loadingHtml(file);
     else if (state.kind === "error") body = errorHtml(file, state.error);
     else
-      body = `${summaryHeaderHtml(state.summary)}
+      body = `${summaryHeaderHtml(state.report)}
 <main id="explorer" class="explorer-placeholder" aria-label="Graph explorer"><p>The graph explorer is not part of this build yet.</p></main>`;
     return renderPage({
       webview,

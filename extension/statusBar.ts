@@ -24,8 +24,9 @@ export class ModelStatusBar implements vscode.Disposable {
     const state = view.document.state;
     const name = path.basename(view.document.uri.fsPath);
     if (state.kind === "ready") {
-      this.item.text = `$(circuit-board) ${formatCount(state.summary.parameters)} params · MACs —`;
-      this.item.tooltip = `${name}: ${state.summary.parameters.toLocaleString("en-US")} parameters, ${state.summary.nodeCount} nodes`;
+      const r = state.report;
+      this.item.text = `$(circuit-board) ${formatCount(r.params)} params · ${formatCount(r.macs)}${r.macsApproximate ? "*" : ""} MACs`;
+      this.item.tooltip = `${name}: ${r.params.toLocaleString("en-US")} parameters, ${r.macs.toLocaleString("en-US")} MACs per sample${r.macsApproximate ? " (approximate)" : ""}, ${r.nodes} nodes`;
     } else if (state.kind === "loading") {
       this.item.text = `$(loading~spin) ${name}`;
       this.item.tooltip = `Loading ${name}`;

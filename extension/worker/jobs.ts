@@ -1,9 +1,10 @@
 /**
  * Job handlers: thin calls into the engine (analyzers/). Runs inside the worker thread only.
  */
+import { analyzeModel } from "../../analyzers/analysis.ts";
 import { buildGraph } from "../../analyzers/graph/graph.ts";
-import { summarizeGraph } from "../../analyzers/graph/summary.ts";
 import { loadModel } from "../../analyzers/onnx/index.ts";
+import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
@@ -11,14 +12,14 @@ import type { JobName, JobParams, JobResult } from "./protocol.ts";
 type Handlers = { [K in JobName]: (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>> };
 
 export const handlers: Handlers = {
-  async summarize({ file }, ctx) {
+  async inspect({ file }, ctx) {
     ctx.progress({ fraction: 0, message: "Reading the model" });
     const model = loadModel(file);
     ctx.throwIfCancelled();
-    ctx.progress({ fraction: 0.6, message: "Building the graph" });
-    const graph = buildGraph(model);
+    ctx.progress({ fraction: 0.3, message: "Inferring shapes and metrics" });
+    const analysis = await analyzeModel(model);
     ctx.progress({ fraction: 1 });
-    return summarizeGraph(graph);
+    return inspectReport(analysis);
   },
 
   async latency({ file, threads, repeats, warmup }, ctx) {

@@ -3,12 +3,12 @@
  * `cancel`; the worker answers with `progress`, `log`, then exactly one `result` or `error` per job.
  * Jobs are named and typed in `Jobs`: add a job by adding an entry here and a handler in jobs.ts.
  */
-import type { ModelSummary } from "../../analyzers/graph/summary.ts";
+import type { InspectReport } from "../../analyzers/report/inspect.ts";
 import type { ErrorInfo } from "../errors.ts";
 
 export interface Jobs {
-  /** Load a model and summarise it (opsets, inputs/outputs, ops, params). */
-  summarize: { params: { file: string }; result: ModelSummary };
+  /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
+  inspect: { params: { file: string }; result: InspectReport };
   /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
   latency: {
     params: { file: string; threads: number; repeats: number; warmup: number };

@@ -50,8 +50,8 @@ describe("engine worker (worker_threads)", () => {
     await assert.rejects(run, (e) => isCancelled(e));
     assert.ok(Date.now() - start < 5_000, `cancelled in ${Date.now() - start} ms, not after the 20 s step`);
     // The shared worker is unaffected; a new job runs normally.
-    const s = await api.engine.run("summarize", { file: fixture("tiny_cnn.onnx") });
-    assert.ok(s.nodeCount > 0);
+    const s = await api.engine.run("inspect", { file: fixture("tiny_cnn.onnx") });
+    assert.ok(s.nodes > 0);
   });
 
   it("terminates the shared worker when a cancelled job does not stop, then restarts it", async () => {
@@ -59,7 +59,7 @@ describe("engine worker (worker_threads)", () => {
     const run = api.engine.run("count", { steps: 1, stepMs: 0, blockMs: 20_000 }, { token: cts.token, graceMs: 300 });
     setTimeout(() => cts.cancel(), 200);
     await assert.rejects(run, (e) => isCancelled(e));
-    const s = await api.engine.run("summarize", { file: fixture("tiny_cnn.onnx") });
-    assert.ok(s.parameters > 0);
+    const s = await api.engine.run("inspect", { file: fixture("tiny_cnn.onnx") });
+    assert.ok(s.params > 0);
   });
 });

@@ -27,7 +27,8 @@ describe("model viewer (custom editor for *.onnx)", function () {
   before(async () => {
     api = await scalpel();
   });
-  afterEach(closeAllEditors);
+  // Closed before (not after) each test, so a failure screenshot shows what the test saw.
+  beforeEach(closeAllEditors);
 
   it("opens a .onnx file in the model viewer with a summary header", async () => {
     const file = fixture("tiny_cnn.onnx");
@@ -40,18 +41,25 @@ describe("model viewer (custom editor for *.onnx)", function () {
     assert.equal(tab.uri.fsPath, file);
 
     assert.equal(state.kind, "ready", state.kind === "error" ? state.error.message : "");
-    const s = state.summary;
-    assert.equal(s.parameters, facts.stateElements);
-    assert.deepEqual(s.inputs.map((t) => [t.name, t.dataType, t.shape]), [["image", "float32", ["batch", ...facts.input.slice(1)]]]);
+    const s = state.report;
+    assert.equal(s.params, facts.stateElements);
+    assert.equal(s.macs, facts.macs);
+    assert.deepEqual(s.inputs.map((t) => [t.name, t.dtype, t.shape]), [["image", "float32", ["batch", ...facts.input.slice(1)]]]);
     assert.deepEqual(s.outputs.map((t) => [t.name, t.shape]), [["logits", ["batch", ...facts.output.slice(1)]]]);
 
     // The active model drives the status bar and the tree view.
     assert.equal(api.editors.active?.document.uri.fsPath, file);
-    assert.match(api.statusBar.text, new RegExp(`${formatCount(facts.stateElements).replace(".", "\\.")} params`));
+    assert.ok(api.statusBar.text.includes(`${formatCount(facts.stateElements)} params`), api.statusBar.text);
+    assert.ok(api.statusBar.text.includes(`${formatCount(facts.macs)}* MACs`), api.statusBar.text);
     const roots = api.tree.getChildren();
-    const inputs = roots.find((r) => r.kind === "section" && r.id === "inputs");
-    assert.ok(inputs, "tree has an Inputs section");
-    assert.deepEqual(api.tree.getChildren(inputs).map((i) => (i.kind === "leaf" ? i.label : "")), ["image"]);
+    const section = (id: string) => roots.find((r) => r.kind === "section" && r.id === id);
+    assert.deepEqual(api.tree.getChildren(section("inputs")).map((i) => (i.kind === "leaf" ? i.label : "")), ["image"]);
+    // Module tree: the top-level modules of the torch model, with params summed like torch does.
+    const mods = api.tree.getChildren(section("modules"));
+    const top = Object.keys(facts.modules).filter((m) => !m.includes("."));
+    assert.deepEqual(mods.map((m) => (m.kind === "module" ? m.row.module : "")).sort(), top.sort());
+    const stem = mods.find((m) => m.kind === "module" && m.row.module === "stem");
+    for (const m of mods) if (m.kind === "module") assert.equal(m.row.params, facts.modules[m.row.module].state, `params of ${m.row.module}`);
 
     if (driver.available) {
       // What the user sees: the header rendered in the webview.
@@ -59,10 +67,16 @@ describe("model viewer (custom editor for *.onnx)", function () {
       assert.deepEqual(titles, ["tiny_cnn.onnx"]);
       const params = await driver.texts('[data-metric="params"] .value', "webview");
       assert.deepEqual(params, [formatCount(facts.stateElements)]);
+      const macs = await driver.texts('[data-metric="macs"] .value', "webview");
+      assert.deepEqual(macs, [`${formatCount(facts.macs)}*`]);
       const ops = await driver.texts("li.op .op-name", "webview");
       for (const op of ["Conv", "BatchNormalization", "Relu", "Add", "Gemm"]) assert.ok(ops.includes(op), `${op} listed in ${ops}`);
       const status = await driver.texts('.statusbar-item[id$="onnxScalpel.model"]', "workbench", { contains: "params" });
       assert.equal(status.length, 1);
+      // The "ONNX Model" tree in the Explorer side bar shows the module tree with params and MACs.
+      await vscode.commands.executeCommand("onnxScalpel.modelTree.focus");
+      const rows = await driver.texts(".sidebar .monaco-list-row", "workbench", { contains: "stem" });
+      assert.ok(rows.some((t) => t.startsWith("stem") && t.includes("params")), `tree rows: ${rows}`);
       await driver.screenshot("model-viewer");
     }
   });
