@@ -58,7 +58,6 @@ describe("model viewer (custom editor for *.onnx)", function () {
     const mods = api.tree.getChildren(section("modules"));
     const top = Object.keys(facts.modules).filter((m) => !m.includes("."));
     assert.deepEqual(mods.map((m) => (m.kind === "module" ? m.row.module : "")).sort(), top.sort());
-    const stem = mods.find((m) => m.kind === "module" && m.row.module === "stem");
     for (const m of mods) if (m.kind === "module") assert.equal(m.row.params, facts.modules[m.row.module].state, `params of ${m.row.module}`);
 
     if (driver.available) {
