@@ -111,7 +111,9 @@ export type RewriteKind =
   /** Gather indices into a pruned axis: removed entries dropped, the others renumbered. */
   | "gather-indices"
   /** An integer attribute counting units: Conv/ConvTranspose `group`, `num_heads`, GroupNorm `num_groups`. */
-  | "attribute";
+  | "attribute"
+  /** A channel shuffle (Reshape→Transpose→Reshape) replaced by a Gather of the kept channels in shuffled order. */
+  | "shuffle";
 
 export interface Rewrite {
   id: number;
@@ -128,6 +130,11 @@ export interface Rewrite {
   axes: number[];
   /** The current value, for display ("[1,197,12,64] entry 2", "group=32"). */
   current: string;
+  /** shape-entry: where the number is stored when it is not `node`'s own input (a constant fed through
+   * Concat to a computed shape): that constant is input `slot` of node `node`, element `index`. */
+  target?: { node: string; slot: number; index: number };
+  /** Kind-specific data (shuffle: the three node names, the axis, and `source[j]` = input index of output j). */
+  extra?: Record<string, unknown>;
 }
 
 export interface GroupFrozen {
@@ -145,6 +152,9 @@ export interface Group {
   members: Member[];
   /** Rewrites this group drives, with the index map of each rewrite axis it touches. */
   rewrites: { rewrite: number; axis: number; indices: IndexMap }[];
+  /** Activation axes the cost model reads (e.g. attention score heads) that are neither members nor
+   * rewrite axes, so that removed indices are known for every axis of CostModel. */
+  extraAxes?: { axis: number; indices: IndexMap }[];
   /** Parameters and MACs attributable to the group's members (all units), as if every unit were removed
    * on its own; overlaps with other groups (heads × head-dims) are counted in both. */
   params: number;
