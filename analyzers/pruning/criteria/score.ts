@@ -16,7 +16,7 @@ import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
 import { normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
 import { reduceStats, type Reduction } from "./reduce.ts";
-import { memberStat, type StatName } from "./stats.ts";
+import { axisSums, memberStat, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
 export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
@@ -80,14 +80,21 @@ function plan(g: Group, criterion: Exclude<Criterion, "random">): { stat: StatNa
   return { stat: criterion, used: criterion, members: byRole(g.members), note: "no out/in/γ member: every member used" };
 }
 
-export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions): GroupScores {
+/** Per-index sums of a (tensor, dim), shared by the groups of one scoring pass. */
+export type SumsCache = Map<string, ReturnType<typeof axisSums>>;
+
+export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache: SumsCache = new Map()): GroupScores {
   const reduction = opts.reduction ?? "mean";
   const normalization = opts.normalization ?? "mean";
   const notes: string[] = [];
   let raw: Float64Array;
   let used: Criterion = opts.criterion;
   const members: string[] = [];
-  if (opts.criterion === "random") {
+  if (g.frozen && !g.frozen.units) {
+    // Nothing here can be pruned: do not spend time (FPGM of a classifier is seconds).
+    raw = new Float64Array(g.units).fill(NaN);
+    notes.push(`frozen (${g.frozen.reason}): not scored`);
+  } else if (opts.criterion === "random") {
     const rnd = groupRandom(opts.seed ?? 1, g.key);
     raw = Float64Array.from({ length: g.units }, () => rnd());
   } else {
@@ -101,7 +108,13 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions): Grou
         notes.push(`'${m.tensor}' has no numeric data: skipped`);
         continue;
       }
-      stats.push(memberStat(w, m, g.units, p.stat));
+      let sums: ReturnType<typeof axisSums>;
+      if (p.stat !== "fpgm") {
+        const k = `${m.tensor}\u0000${m.dim}`;
+        if (!cache.has(k)) cache.set(k, axisSums(w, m.dim));
+        sums = cache.get(k);
+      }
+      stats.push(memberStat(w, m, g.units, p.stat, sums));
       members.push(m.tensor);
     }
     raw = reduceStats(stats, g.units, reduction);
@@ -112,12 +125,13 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions): Grou
 }
 
 export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: ScoreOptions): Scores {
+  const cache: SumsCache = new Map();
   return {
     criterion: opts.criterion,
     reduction: opts.reduction ?? "mean",
     normalization: opts.normalization ?? "mean",
     seed: opts.criterion === "random" ? (opts.seed ?? 1) : opts.seed,
-    groups: analysis.groups.map((g) => scoreGroup(g, weights, opts)),
+    groups: analysis.groups.map((g) => scoreGroup(g, weights, opts, cache)),
   };
 }
 

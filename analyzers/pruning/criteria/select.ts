@@ -76,13 +76,13 @@ function feasibleBlocks(g: Group, blocks: number[][]): number[][] {
   const gone = maps.map(() => new Set<number>());
   const out: number[][] = [];
   for (const b of blocks) {
-    const next = maps.map((map, k) => {
-      const s = new Set(gone[k]);
-      for (const u of b) for (const i of indicesOf(map, u)) s.add(i);
-      return s;
+    const adds = maps.map((map, k) => {
+      const fresh = new Set<number>();
+      for (const u of b) for (const i of indicesOf(map, u)) if (!gone[k]!.has(i)) fresh.add(i);
+      return fresh;
     });
-    if (next.some((s, k) => total[k]! > 0 && s.size >= total[k]!)) break;
-    next.forEach((s, k) => (gone[k] = s));
+    if (adds.some((f, k) => total[k]! > 0 && gone[k]!.size + f.size >= total[k]!)) break;
+    adds.forEach((f, k) => f.forEach((i) => gone[k]!.add(i)));
     out.push(b);
   }
   return out;
@@ -172,7 +172,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
         reached = ratio === 0;
         lo = hi;
       } else
-        for (let it = 0; it < 40; it++) {
+        for (let it = 0; it < 24; it++) {
           const mid = (lo + hi) / 2;
           if (costOf(apply(localCounts(mid)), target) <= goal) hi = mid;
           else lo = mid;

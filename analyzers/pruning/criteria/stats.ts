@@ -46,54 +46,62 @@ export function axisSums(w: WeightArray, dim: number): { abs: Float64Array; sq: 
   return { abs, sq };
 }
 
-/** The values of a set of indices along `dim`, concatenated (index by index, outer-major within each). */
-function gather(w: WeightArray, l: { outer: number; size: number; inner: number }, idx: readonly number[]): Float64Array {
-  const out = new Float64Array(idx.length * l.outer * l.inner);
-  let p = 0;
+/** Copies the values of a set of indices along `dim` (index by index, outer-major within each) to `out` at `p`. */
+function gather(w: WeightArray, l: { outer: number; size: number; inner: number }, idx: readonly number[], out: Float64Array, p: number): void {
   for (const i of idx)
     for (let o = 0; o < l.outer; o++) {
       const start = (o * l.size + i) * l.inner;
       out.set(w.values.subarray(start, start + l.inner), p);
       p += l.inner;
     }
-  return out;
 }
 
 function fpgm(w: WeightArray, member: Member, units: number): Float64Array {
   const out = new Float64Array(units).fill(NaN);
   const l = layout(w, member.dim);
   if (!l) return out;
-  const rows: { u: number; v: Float64Array }[] = [];
+  const rows: number[] = [];
+  const idxs: number[][] = [];
   for (let u = 0; u < units; u++) {
     const idx = indicesOf(member.indices, u);
-    if (idx.length && idx.every((i) => i < l.size)) rows.push({ u, v: gather(w, l, idx) });
+    if (idx.length && idx.every((i) => i < l.size)) {
+      rows.push(u);
+      idxs.push(idx);
+    }
   }
   // Distances only make sense between slices of one length (units of one shape).
-  const len = rows[0]?.v.length ?? 0;
-  if (rows.some((r) => r.v.length !== len)) return out;
-  const sums = new Float64Array(rows.length);
-  for (let a = 0; a < rows.length; a++)
-    for (let b = a + 1; b < rows.length; b++) {
-      const x = rows[a]!.v;
-      const y = rows[b]!.v;
+  const count = idxs[0]?.length ?? 0;
+  if (idxs.some((x) => x.length !== count)) return out;
+  const len = count * l.outer * l.inner;
+  const n = rows.length;
+  const m = new Float64Array(n * len);
+  idxs.forEach((idx, r) => gather(w, l, idx, m, r * len));
+  const sums = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    const oa = a * len;
+    for (let b = a + 1; b < n; b++) {
+      const ob = b * len;
       let s = 0;
       for (let k = 0; k < len; k++) {
-        const d = x[k]! - y[k]!;
+        const d = m[oa + k]! - m[ob + k]!;
         s += d * d;
       }
       const dist = Math.sqrt(s);
       sums[a] += dist;
       sums[b] += dist;
     }
-  rows.forEach((r, a) => (out[r.u] = sums[a]!));
+  }
+  rows.forEach((u, r) => (out[u] = sums[r]!));
   return out;
 }
 
-/** One statistic per unit for one member (NaN where the unit has no index here or the data does not fit). */
-export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName): Float64Array {
+/**
+ * One statistic per unit for one member (NaN where the unit has no index here or the data does not fit).
+ * `sums`: axisSums(w, member.dim) when the caller already has them (a tensor read by many groups).
+ */
+export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName, sums = stat === "fpgm" ? undefined : axisSums(w, member.dim)): Float64Array {
   if (stat === "fpgm") return fpgm(w, member, units);
   const out = new Float64Array(units).fill(NaN);
-  const sums = axisSums(w, member.dim);
   if (!sums) return out;
   for (let u = 0; u < units; u++) {
     const idx = indicesOf(member.indices, u);
