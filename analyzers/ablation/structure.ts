@@ -124,16 +124,16 @@ export function discoverStructure(g: Graph): Structure {
   const fromTokens = descendants(tokenInput);
 
   // --- stream start: skip input of the first residual Add ------------------------------------------
-  let start: string | undefined;
+  let found: string | undefined;
   for (const n of g.nodes) {
     if (!isResidualCandidate(n)) continue;
     const [a, b] = [n.inputs[0], n.inputs[1]];
     if (!a || !b || isConst(a) || isConst(b)) continue;
-    if (fromTokens.has(a) && descendants(a).has(b)) start = a;
-    else if (fromTokens.has(b) && descendants(b).has(a)) start = b;
-    if (start) break;
+    if (fromTokens.has(a) && descendants(a).has(b)) found = a;
+    else if (fromTokens.has(b) && descendants(b).has(a)) found = b;
+    if (found) break;
   }
-  if (!start) refuse("no residual stream found: no Add(h, f(h)) or Skip*LayerNormalization downstream of the token input");
+  const start: string = found ?? refuse("no residual stream found: no Add(h, f(h)) or Skip*LayerNormalization downstream of the token input");
 
   // --- follow the chain ----------------------------------------------------------------------------
   const fromStart = descendants(start);
