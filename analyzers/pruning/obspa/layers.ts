@@ -24,6 +24,7 @@ export interface WeightLayer {
   /** Activation input (the x of y = W·x). */
   readonly input: string;
   readonly output: string;
+  /** The stored weight tensor (initializer or Constant output), Identity chains followed. */
   readonly weight: string;
   readonly bias: string | undefined;
   /** Output channels (features) M. */
@@ -39,10 +40,28 @@ export interface WeightLayer {
   readonly transA: boolean;
 }
 
+/**
+ * The stored tensor behind a value: itself when it is an initializer or Constant, else followed through
+ * Identity nodes (torch deduplicates shared weights that way). Undefined for computed values.
+ */
+export function storedWeight(graph: Graph, name: string | undefined): string | undefined {
+  for (let hops = 0; name && hops < 16; hops++) {
+    if (graph.weight(name)) return name;
+    const p = graph.producer(name);
+    if (!p || p.opType !== "Identity") return undefined;
+    name = p.inputs[0];
+  }
+  return undefined;
+}
+
 /** The weight layer a node is, or undefined when it is not one OBSPA can use (no constant weight, unknown op). */
 export function weightLayer(graph: Graph, node: Node): WeightLayer | undefined {
   if (node.domain !== "") return undefined;
-  const w = (name: string | undefined) => (name ? graph.weight(name) : undefined);
+  const w = (name: string | undefined) => {
+    const s = storedWeight(graph, name);
+    return s ? graph.weight(s) : undefined;
+  };
+  const stored = (name: string | undefined) => storedWeight(graph, name);
   if (node.opType === "Conv") {
     const wt = w(node.inputs[1]);
     if (!wt) return undefined;
@@ -53,13 +72,13 @@ export function weightLayer(graph: Graph, node: Node): WeightLayer | undefined {
     const kernel = dims.slice(2);
     const pads = attrInts(node.proto, "pads") ?? new Array(2 * spatial).fill(0);
     const autoPad = (attrString(node.proto, "auto_pad") ?? "NOTSET") as ConvGeometry["autoPad"];
-    const bias = node.inputs[2] && graph.weight(node.inputs[2]) ? node.inputs[2] : undefined;
+    const bias = stored(node.inputs[2]);
     return {
       node,
       kind: "conv",
       input: node.inputs[0]!,
       output: node.outputs[0]!,
-      weight: node.inputs[1]!,
+      weight: stored(node.inputs[1])!,
       bias,
       outChannels: dims[0]!,
       inChannels: dims[1]! * groups,
@@ -81,13 +100,13 @@ export function weightLayer(graph: Graph, node: Node): WeightLayer | undefined {
     const dims = tensorDims(wt);
     if (dims.length !== 2) return undefined;
     const transB = attrInt(node.proto, "transB", 0) === 1;
-    const bias = node.inputs[2] && graph.weight(node.inputs[2]) ? node.inputs[2] : undefined;
+    const bias = stored(node.inputs[2]);
     return {
       node,
       kind: "gemm",
       input: node.inputs[0]!,
       output: node.outputs[0]!,
-      weight: node.inputs[1]!,
+      weight: stored(node.inputs[1])!,
       bias,
       outChannels: transB ? dims[0]! : dims[1]!,
       inChannels: transB ? dims[1]! : dims[0]!,
@@ -107,7 +126,7 @@ export function weightLayer(graph: Graph, node: Node): WeightLayer | undefined {
       kind: "matmul",
       input: node.inputs[0]!,
       output: node.outputs[0]!,
-      weight: node.inputs[1]!,
+      weight: stored(node.inputs[1])!,
       bias: undefined,
       outChannels: dims[1]!,
       inChannels: dims[0]!,
