@@ -194,11 +194,11 @@ export async function collectHessians(
             const rows = sampleIndices(total, want, rnd);
             const xt = new Float64Array(d * rows.length);
             im2colRows(r.layer, act, g, rows, xt, "columns");
-            if (a.kind === "dense") a.acc[g]!.addColumns(xt, rows.length);
+            if (a.kind === "dense") await a.acc[g]!.addColumns(xt, rows.length);
             else if (a.kind === "kronecker") {
               a.acc[g]!.addColumns(xt, rows.length);
               const positions = act.dims[0]! * act.dims.slice(2).reduce((x, y) => x * y, 1);
-              a.acc[g]!.addPositions(positionColumns(r.layer, act, g, sampleIndices(positions, want, rnd)), Math.min(want, positions));
+              await a.acc[g]!.addPositions(positionColumns(r.layer, act, g, sampleIndices(positions, want, rnd)), Math.min(want, positions));
             } else {
               const n = rows.length;
               for (let j = 0; j < d; j++) {

@@ -11,8 +11,8 @@
  * With bias compensation the Hessian is centred (covariance) and the column means are kept: the optimum
  * with a free bias is the centred solution plus Δb = −ΔW·μ, identical to augmenting X with a ones row.
  */
+import { accumulateGramFast } from "./gram.ts";
 import {
-  accumulateGram,
   choleskyInverse,
   choleskySolveRows,
   dampedCholesky,
@@ -409,9 +409,9 @@ export class DenseAccumulator {
   }
 
   /** Adds `n` rows given transposed: xt is d × n row-major. */
-  addColumns(xt: Float64Array, n: number): void {
+  async addColumns(xt: Float64Array, n: number): Promise<void> {
     const d = this.channels * this.taps;
-    gram(this.h, xt, d, n);
+    await gram(this.h, xt, d, n);
     for (let j = 0; j < d; j++) {
       let s = 0;
       for (let k = 0; k < n; k++) s += xt[j * n + k]!;
@@ -438,10 +438,10 @@ export class DenseAccumulator {
   }
 }
 
-export type GramKernel = (h: Float64Array, xt: Float64Array, d: number, n: number) => void;
+export type GramKernel = (h: Float64Array, xt: Float64Array, d: number, n: number) => void | Promise<void>;
 
-/** The Gram accumulation (lower triangle of H += X·Xᵀ), swappable for a faster kernel. */
-let gram: GramKernel = accumulateGram;
+/** The Gram accumulation (lower triangle of H += X·Xᵀ): onnxruntime's float64 GEMM for large products. */
+let gram: GramKernel = accumulateGramFast;
 
 export function setGramKernel(k: GramKernel): void {
   gram = k;
@@ -468,8 +468,8 @@ export class KroneckerAccumulator {
   }
 
   /** Adds input positions: `xt` is channels × p (one row per channel). */
-  addPositions(xt: Float64Array, p: number): void {
-    gram(this.sigma, xt, this.channels, p);
+  async addPositions(xt: Float64Array, p: number): Promise<void> {
+    await gram(this.sigma, xt, this.channels, p);
     for (let c = 0; c < this.channels; c++) {
       let s = 0;
       for (let k = 0; k < p; k++) s += xt[c * p + k]!;

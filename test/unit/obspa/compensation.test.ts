@@ -113,7 +113,7 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
-function denseHessian(x: Float64Array, centred: boolean): DenseHessian {
+async function denseHessian(x: Float64Array, centred: boolean): Promise<DenseHessian> {
   const acc = new DenseAccumulator(C, T);
   // Stream in two chunks to exercise the accumulation.
   const n1 = 30;
@@ -122,8 +122,8 @@ function denseHessian(x: Float64Array, centred: boolean): DenseHessian {
     for (let j = 0; j < D; j++) out.set(x.subarray(j * N + from, j * N + to), j * (to - from));
     return out;
   };
-  acc.addColumns(part(0, n1), n1);
-  acc.addColumns(part(n1, N), N - n1);
+  await acc.addColumns(part(0, n1), n1);
+  await acc.addColumns(part(n1, N), N - n1);
   return acc.finish(centred, { lambda: 0 });
 }
 
@@ -143,8 +143,8 @@ describe("OBSPA compensation equals the least-squares optimum", () => {
   const x = inputs(7);
   const w = weights(11);
 
-  it("without bias: Ŵ = argmin ‖W·X − Ŵ·X‖², removed columns zero (TypeScript solve)", () => {
-    const h = denseHessian(x, false);
+  it("without bias: Ŵ = argmin ‖W·X − Ŵ·X‖², removed columns zero (TypeScript solve)", async () => {
+    const h = await denseHessian(x, false);
     const { weight } = h.compensate(w, M, REMOVED);
     const ref = leastSquares(w, x, false);
     assert.ok(relativeError(weight, ref.wk) < 1e-6, `relative error ${relativeError(weight, ref.wk)}`);
@@ -159,8 +159,8 @@ describe("OBSPA compensation equals the least-squares optimum", () => {
     assert.ok(err < layerError(w, deleted, x));
   });
 
-  it("with bias compensation: Ŵ, b̂ = argmin ‖W·X + b − Ŵ·X − b̂‖² (TypeScript solve)", () => {
-    const h = denseHessian(x, true);
+  it("with bias compensation: Ŵ, b̂ = argmin ‖W·X + b − Ŵ·X − b̂‖² (TypeScript solve)", async () => {
+    const h = await denseHessian(x, true);
     const { weight, biasDelta } = h.compensate(w, M, REMOVED);
     const ref = leastSquares(w, x, true);
     assert.ok(relativeError(weight, ref.wk) < 1e-6, `weights: relative error ${relativeError(weight, ref.wk)}`);
@@ -170,7 +170,7 @@ describe("OBSPA compensation equals the least-squares optimum", () => {
     assert.ok(Math.abs(cost - err) / err < 1e-8, `cost ${cost} vs error ${err}`);
   });
 
-  it("matches NumPy's lstsq (Debian python3-numpy)", function () {
+  it("matches NumPy's lstsq (Debian python3-numpy)", async function () {
     const script = `
 import json, sys
 import numpy as np
@@ -194,9 +194,9 @@ print(json.dumps(out))
     });
     assert.equal(run.status, 0, `NumPy reference failed (install python3-numpy): ${run.stderr}`);
     const ref = JSON.parse(run.stdout) as { plain: number[]; bias_w: number[]; bias_b: number[] };
-    const plain = denseHessian(x, false).compensate(w, M, REMOVED);
+    const plain = (await denseHessian(x, false)).compensate(w, M, REMOVED);
     assert.ok(relativeError(plain.weight, ref.plain) < 1e-6, `relative error ${relativeError(plain.weight, ref.plain)}`);
-    const biased = denseHessian(x, true).compensate(w, M, REMOVED);
+    const biased = (await denseHessian(x, true)).compensate(w, M, REMOVED);
     assert.ok(relativeError(biased.weight, ref.bias_w) < 1e-6);
     assert.ok(relativeError(biased.biasDelta!, ref.bias_b) < 1e-6);
   });
