@@ -412,7 +412,7 @@ class IndexBuilder {
     type Item = { group?: TGroup; node?: number; order: number };
     const items: Item[] = [
       ...g.groups.map((c) => ({ group: c, order: this.orderOf(c) })),
-      ...g.nodes.filter((id) => this.isShown(id)).map((id) => ({ node: id, order: this.nodes[id]!.order })),
+      ...g.nodes.filter((id) => this.isShown(id) && this.nodes[id]!.kind === "node").map((id) => ({ node: id, order: this.nodes[id]!.order })),
     ].sort((a, b) => a.order - b.order);
     const max = this.opts.split?.maxChildren ?? 120;
     if (items.length <= max) return;
@@ -460,7 +460,7 @@ class IndexBuilder {
     };
     // Keep folded nodes where they are; move every displayed item into a slice.
     g.groups = [];
-    g.nodes = g.nodes.filter((id) => !this.isShown(id));
+    g.nodes = g.nodes.filter((id) => !this.isShown(id) || this.nodes[id]!.kind !== "node");
     for (const ch of chunks) make(g, ch);
   }
 
