@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the generated test fixtures into the shared cache (`npm run fixtures`).
 //
-//   node scripts/fixtures.mjs [--subset quick] [--only resnet18,vit_b_16] [--step NAME] [--no-install]
+//   node scripts/fixtures.mjs [--subset quick] [--only resnet18,vit_b_16] [--step NAME] [--no-install] [--budget SECONDS]
 //   node scripts/fixtures.mjs --report     (what the torchvision manifest holds: counts, failures, size, slowest)
 //
 // 1. Checks the Debian packages the generators need; installs the missing ones when running as root.
@@ -38,14 +38,27 @@ const STEPS = [
   {
     name: "torchvision",
     script: "test/fixtures/export_torchvision.py",
-    args: (o) => [...(o.only ? ["--only", o.only] : []), ...(o.subset ? ["--subset", o.subset] : [])],
+    args: (o) => [
+      ...(o.only ? ["--only", o.only] : []),
+      ...(o.subset ? ["--subset", o.subset] : []),
+      ...(o.budget ? ["--budget-seconds", String(o.budget)] : []),
+    ],
     outputs: ["torchvision/manifest.json"],
     incremental: true,
   },
 ];
 
 function parseArgs(argv) {
-  const o = { subset: process.env.SCALPEL_FIXTURES || undefined, only: undefined, steps: undefined, install: true, report: false };
+  // A first run on a new machine exports the models the tests name first, then as many others as fit in
+  // the time budget (default 30 min); later runs continue from the cache. --budget 0 exports everything.
+  const o = {
+    subset: process.env.SCALPEL_FIXTURES || undefined,
+    only: undefined,
+    steps: undefined,
+    install: true,
+    budget: Number(process.env.SCALPEL_FIXTURE_BUDGET_S ?? 1800),
+    report: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -57,6 +70,7 @@ function parseArgs(argv) {
     else if (a === "--only") o.only = value();
     else if (a === "--step") o.steps = [...(o.steps ?? []), value()];
     else if (a === "--no-install") o.install = false;
+    else if (a === "--budget") o.budget = Number(value());
     else if (a === "--report") o.report = true;
     else if (a === "--demo") o.steps = [...(o.steps ?? []), "demo"];
     else if (a === "-h" || a === "--help") {
@@ -188,6 +202,7 @@ async function main() {
   for (const r of rows) {
     const parts = [r.status];
     if (r.exported !== undefined) parts.push(`${r.exported} exported`, `${r.failed} failed`, `${r.skipped} skipped (cached)`);
+    if (r.deferred) parts.push(`${r.deferred} deferred to the next run (time budget)`);
     if (r.failed_total) parts.push(`${r.failed_total} failed in manifest`);
     if (r.bytes !== undefined) parts.push(`${(r.bytes / 1e9).toFixed(2)} GB`);
     if (r.seconds !== undefined) parts.push(`${r.seconds.toFixed(1)} s`);
