@@ -51,7 +51,9 @@ describe("criteria: selection", () => {
     plan = selectPlan(a, s, { ratio: 0.3, roundTo: 4 });
     assert.deepEqual(pruned(plan).g, [8, 9]);
     // A group smaller than N is left alone.
-    assert.deepEqual(selectPlan(a, s, { ratio: 0.9, roundTo: 16 }).groups.map((g) => g.key), ["h"]);
+    const small = selectPlanDetailed(a, s, { ratio: 0.9, roundTo: 16 });
+    assert.deepEqual(small.plan.groups.map((g) => g.key), ["h"]);
+    assert.equal(small.reached, false);
   });
 
   it("protected scopes and tensors are left whole; frozen units are never chosen", () => {
@@ -71,7 +73,11 @@ describe("criteria: selection", () => {
   it("maxGroupRatio caps each group", () => {
     const a = buildAnalysis([group("g", 8)]);
     const s = handScores(a, [[7, 6, 5, 4, 3, 2, 1, 0]]);
-    assert.deepEqual(pruned(selectPlan(a, s, { ratio: 0.75, maxGroupRatio: 0.25 })).g, [6, 7]);
+    const sel = selectPlanDetailed(a, s, { ratio: 0.75, maxGroupRatio: 0.25 });
+    assert.deepEqual(pruned(sel.plan).g, [6, 7]);
+    assert.equal(sel.reached, false);
+    assert.match(sel.plan.note!, /1 groups kept above the ratio/);
+    assert.ok(selectPlanDetailed(a, s, { ratio: 0.25, maxGroupRatio: 0.25 }).reached);
   });
 
   it("never removes every index a group maps on one axis", () => {
