@@ -196,7 +196,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     items.sort((a, b) => a.score - b.score || a.ci - b.ci || a.k - b.k);
     const tracker = new CostTracker(analysis);
     const goalUnits = Math.round(ratio * candidateUnits);
-    const goalCost = costOf(tracker, target === "channels" ? "params" : target) * (1 - ratio);
+    const goalCost = target === "channels" ? 0 : costOf(tracker, target) * (1 - ratio);
     let removed = 0;
     const done = () => (target === "channels" ? removed >= goalUnits : costOf(tracker, target) <= goalCost);
     for (const it of items) {
