@@ -16,7 +16,7 @@ import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
 import { normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
 import { reduceStats, type Reduction } from "./reduce.ts";
-import { axisSums, memberStat, type StatName } from "./stats.ts";
+import { axisSums, memberStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
 export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
@@ -81,7 +81,7 @@ function plan(g: Group, criterion: Exclude<Criterion, "random">): { stat: StatNa
 }
 
 /** Per-index sums of a (tensor, dim), shared by the groups of one scoring pass. */
-export type SumsCache = Map<string, ReturnType<typeof axisSums>>;
+export type SumsCache = Map<string, AxisSums | undefined>;
 
 export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache: SumsCache = new Map()): GroupScores {
   const reduction = opts.reduction ?? "mean";
@@ -103,18 +103,25 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
     if (p.note) notes.push(p.note);
     const stats: Float64Array[] = [];
     for (const m of p.members) {
-      const w = weights(m.tensor);
-      if (!w) {
+      let stat: Float64Array | undefined;
+      if (p.stat === "fpgm") {
+        const w = weights(m.tensor);
+        if (w) stat = memberStat(w, m, g.units, "fpgm");
+      } else {
+        // A tensor is read by several groups (out channels here, in channels there): sum each axis once.
+        const k = `${m.tensor}\u0000${m.dim}`;
+        if (!cache.has(k)) {
+          const w = weights(m.tensor);
+          cache.set(k, w && axisSums(w, m.dim));
+        }
+        const sums = cache.get(k);
+        if (sums) stat = unitStat(sums, m, g.units, p.stat);
+      }
+      if (!stat) {
         notes.push(`'${m.tensor}' has no numeric data: skipped`);
         continue;
       }
-      let sums: ReturnType<typeof axisSums>;
-      if (p.stat !== "fpgm") {
-        const k = `${m.tensor}\u0000${m.dim}`;
-        if (!cache.has(k)) cache.set(k, axisSums(w, m.dim));
-        sums = cache.get(k);
-      }
-      stats.push(memberStat(w, m, g.units, p.stat, sums));
+      stats.push(stat);
       members.push(m.tensor);
     }
     raw = reduceStats(stats, g.units, reduction);

@@ -24,8 +24,13 @@ function layout(w: WeightArray, dim: number): { outer: number; size: number; inn
   return { outer, size: w.dims[dim]!, inner };
 }
 
+export interface AxisSums {
+  abs: Float64Array;
+  sq: Float64Array;
+}
+
 /** Σ|w| and Σw² of every index along `dim`. */
-export function axisSums(w: WeightArray, dim: number): { abs: Float64Array; sq: Float64Array } | undefined {
+export function axisSums(w: WeightArray, dim: number): AxisSums | undefined {
   const l = layout(w, dim);
   if (!l) return undefined;
   const abs = new Float64Array(l.size);
@@ -95,14 +100,9 @@ function fpgm(w: WeightArray, member: Member, units: number): Float64Array {
   return out;
 }
 
-/**
- * One statistic per unit for one member (NaN where the unit has no index here or the data does not fit).
- * `sums`: axisSums(w, member.dim) when the caller already has them (a tensor read by many groups).
- */
-export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName, sums = stat === "fpgm" ? undefined : axisSums(w, member.dim)): Float64Array {
-  if (stat === "fpgm") return fpgm(w, member, units);
+/** Sums of an axis (axisSums) → one statistic per unit of a member (NaN where the unit has no index here). */
+export function unitStat(sums: AxisSums, member: Member, units: number, stat: Exclude<StatName, "fpgm">): Float64Array {
   const out = new Float64Array(units).fill(NaN);
-  if (!sums) return out;
   for (let u = 0; u < units; u++) {
     const idx = indicesOf(member.indices, u);
     if (!idx.length || idx.some((i) => i >= sums.abs.length)) continue;
@@ -116,4 +116,11 @@ export function memberStat(w: WeightArray, member: Member, units: number, stat: 
     }
   }
   return out;
+}
+
+/** One statistic per unit for one member (NaN where the unit has no index here or the data does not fit). */
+export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName): Float64Array {
+  if (stat === "fpgm") return fpgm(w, member, units);
+  const sums = axisSums(w, member.dim);
+  return sums ? unitStat(sums, member, units, stat) : new Float64Array(units).fill(NaN);
 }
