@@ -57,12 +57,13 @@ export function randomPlan(model: Model, a: GroupAnalysis, ratio: number, seed =
   return simpleSelect(model, a, { ratio, criterion: "random", seed });
 }
 
-const KEEP_ROLES = new Set<MemberRole>(["in", "norm-mean", "norm-var", "quant"]);
+const KEEP_ROLES = new Set<MemberRole>(["norm-mean", "norm-var", "quant"]);
 
 /**
- * The original model with every pruned unit's weights zeroed (all members but consumer inputs,
- * running statistics and quantisation scales): its channels then carry exact zeros, so removing them
- * must not change the outputs (where no normalisation over the pruned axis is involved).
+ * The original model with every pruned unit's weights zeroed (every member — producers, biases, norm
+ * affine parameters, constants and the consumers' input slices — but running statistics and
+ * quantisation scales): the pruned channels then carry nothing to the output, so removing them must
+ * not change it (where no normalisation over the pruned axis is involved).
  */
 export function zeroUnits(model: Model, a: GroupAnalysis, plan: Plan): Model {
   const ed = new ModelEditor(model);

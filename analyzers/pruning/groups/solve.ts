@@ -517,7 +517,13 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     });
     const producerSpace = spaces[g.producer]!;
     const producerNode = graph.nodes[producerSpace.node]!;
-    const kind = unitKindOf(g.units[0]!);
+    let kind = unitKindOf(g.units[0]!);
+    if ((kind as string) === "reshape") {
+      // Blocks of consecutive indices on the producer are heads; single strided indices are head-dims.
+      const pm = members[gi]!.find((m) => m.role === "out") ?? members[gi]![0];
+      const idx = pm ? (pm.indices.offsets ? pm.indices.flat.slice(pm.indices.offsets[0], pm.indices.offsets[1]) : [pm.indices.flat[0]!]) : [];
+      kind = idx.some((v, k) => k > 0 && v === idx[k - 1]! + 1) ? "head" : "head-dim";
+    }
     const stem = `${producerSpace.tensor}:${producerSpace.axis}${kind === "channel" ? "" : `:${kind}`}`;
     let key = stem;
     for (let n = 2; keys.has(key); n++) key = `${stem}#${n}`;
