@@ -108,7 +108,7 @@ export async function run(model: Model, feeds?: Record<string, ort.Tensor>): Pro
     const f = feeds ?? dummyFeeds(analyzeModelStatic(model).graph);
     const r = await s.run(f);
     const out: Outputs = {};
-    for (const [k, v] of Object.entries(r)) out[k] = { dims: v.dims, data: Float32Array.from(v.data as Float32Array) };
+    for (const [k, v] of Object.entries(r)) out[k] = { dims: v.dims, data: Float32Array.from(v.data as ArrayLike<number | bigint>, Number) };
     return out;
   } finally {
     await s.release();

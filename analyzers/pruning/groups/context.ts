@@ -229,7 +229,7 @@ export class RuleContext {
       if (p.opType === "Transpose") {
         const perm = permOf(p, this.shapes.types.get(name)?.shape?.length ?? 0);
         ax = perm[ax]!;
-      } else if (p.opType !== "DequantizeLinear" && p.opType !== "Cast" && p.opType !== "Identity") return;
+      } else if (!["DequantizeLinear", "QuantizeLinear", "Cast", "Identity"].includes(p.opType)) return;
       name = p.inputs[0]!;
       if (weightSource(this.graph, name)) {
         const ws = inputSpace(this.graph, this.shapes, this.rel, p, 0, ax);
