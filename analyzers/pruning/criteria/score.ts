@@ -16,7 +16,7 @@ import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
 import { normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
 import { reduceStats, type Reduction } from "./reduce.ts";
-import { axisSums, memberStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
+import { axisSums, fpgmStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
 export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
@@ -30,6 +30,8 @@ export interface ScoreOptions {
   normalization?: Normalization;
   /** Seed of the random criterion (default 1). */
   seed?: number;
+  /** FPGM: element operations per member before sampling reference filters (default FPGM_BUDGET). */
+  fpgmBudget?: number;
 }
 
 export interface GroupScores {
@@ -106,7 +108,11 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
       let stat: Float64Array | undefined;
       if (p.stat === "fpgm") {
         const w = weights(m.tensor);
-        if (w) stat = memberStat(w, m, g.units, "fpgm");
+        if (w) {
+          const r = fpgmStat(w, m, g.units, opts.fpgmBudget);
+          stat = r.scores;
+          if (r.sampled) notes.push(`FPGM of '${m.tensor}' estimated against ${r.sampled} sampled filters (layer too large for all pairs)`);
+        }
       } else {
         // A tensor is read by several groups (out channels here, in channels there): sum each axis once.
         const k = `${m.tensor}\u0000${m.dim}`;
