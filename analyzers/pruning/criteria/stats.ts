@@ -63,7 +63,7 @@ function gather(w: WeightArray, l: { outer: number; size: number; inner: number 
 }
 
 /** Element operations FPGM spends on one member before it measures against a sample of the filters. */
-export const FPGM_BUDGET = 3e8;
+export const FPGM_BUDGET = 1e8;
 
 export interface FpgmResult {
   scores: Float64Array;
