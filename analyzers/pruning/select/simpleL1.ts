@@ -79,7 +79,7 @@ function feasible(g: Group, order: number[], want: number): number[] {
     if (chosen.length >= want) break;
     const adds = axes.map((a) => indicesOf(a.map, u));
     // Every axis the group touches must keep at least one index it maps (other groups' indices aside).
-    if (adds.some((idx, k) => idx.length && new Set([...covered[k]!, ...idx]).size >= sizes[k]!)) continue;
+    if (adds.some((idx, k) => idx.length && covered[k]!.size + idx.filter((i) => !covered[k]!.has(i)).length >= sizes[k]!)) continue;
     adds.forEach((idx, k) => idx.forEach((i) => covered[k]!.add(i)));
     chosen.push(u);
   }
