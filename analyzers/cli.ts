@@ -9,8 +9,10 @@ import { isScalpelError } from "./onnx/errors.ts";
 import { EXIT_INPUT, EXIT_INTERNAL, UsageError, type CliIO, type Command } from "./cli/command.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { rewriteCommand } from "./cli/rewrite.ts";
+import { groupsCommand } from "./cli/groups.ts";
+import { pruneCommand } from "./cli/prune.ts";
 
-export const commands: Command[] = [inspectCommand, rewriteCommand];
+export const commands: Command[] = [inspectCommand, rewriteCommand, groupsCommand, pruneCommand];
 
 export function registerCommand(c: Command): void {
   commands.push(c);

@@ -86,51 +86,73 @@ function feasible(g: Group, order: number[], want: number): number[] {
   return chosen.sort((a, b) => a - b);
 }
 
-export function simpleSelect(model: Model, analysis: GroupAnalysis, opts: SimpleSelectOptions): Plan {
-  const patterns = (opts.protect ?? []).map((p) => new RegExp(p));
-  const rnd = seededRandom(opts.seed ?? 1);
-  const init = new Map(model.proto.graph!.initializer.map((t) => [t.name, t]));
-  const constants = new Map<string, import("onnx-buf").TensorProto>();
-  for (const n of model.proto.graph!.node)
-    if (n.opType === "Constant") {
-      const t = n.attribute.find((a) => a.name === "value")?.t;
-      if (t) constants.set(n.output[0]!, t);
-    }
-  const tensors = (name: string) => init.get(name) ?? constants.get(name);
-  const groups: Plan["groups"] = [];
-  for (const g of analysis.groups) {
-    if (isProtected(g, patterns)) continue;
-    const frozen = new Set(g.frozen ? (g.frozen.units ?? Array.from({ length: g.units }, (_, u) => u)) : []);
-    const free = Array.from({ length: g.units }, (_, u) => u).filter((u) => !frozen.has(u));
-    if (!free.length) continue;
-    let want = Math.floor(opts.ratio * g.units);
-    if (opts.roundTo && opts.roundTo > 1) {
-      const keep = Math.max(opts.roundTo, Math.ceil((g.units - want) / opts.roundTo) * opts.roundTo);
-      want = Math.max(0, g.units - keep);
-    }
-    want = Math.min(want, free.length, g.units - 1);
-    if (want <= 0) continue;
-    let order: number[];
-    if (opts.criterion === "random") {
-      order = free.slice();
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rnd() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
+/** Scores once, then plans any ratio (the target search calls plan() repeatedly). */
+export class SimpleSelector {
+  private readonly orders = new Map<number, number[]>();
+  private readonly patterns: RegExp[];
+
+  constructor(
+    readonly model: Model,
+    readonly analysis: GroupAnalysis,
+    readonly opts: Omit<SimpleSelectOptions, "ratio" | "roundTo">,
+  ) {
+    this.patterns = (opts.protect ?? []).map((p) => new RegExp(p));
+    const rnd = seededRandom(opts.seed ?? 1);
+    const init = new Map(model.proto.graph!.initializer.map((t) => [t.name, t]));
+    const constants = new Map<string, import("onnx-buf").TensorProto>();
+    for (const n of model.proto.graph!.node)
+      if (n.opType === "Constant") {
+        const t = n.attribute.find((a) => a.name === "value")?.t;
+        if (t) constants.set(n.output[0]!, t);
       }
-    } else {
-      const s = unitScores(model, tensors, g);
-      order = free.slice().sort((a, b) => s[a]! - s[b]! || a - b);
+    const tensors = (name: string) => init.get(name) ?? constants.get(name);
+    for (const g of analysis.groups) {
+      if (isProtected(g, this.patterns)) continue;
+      const frozen = new Set(g.frozen ? (g.frozen.units ?? Array.from({ length: g.units }, (_, u) => u)) : []);
+      const free = Array.from({ length: g.units }, (_, u) => u).filter((u) => !frozen.has(u));
+      if (!free.length) continue;
+      let order: number[];
+      if (opts.criterion === "random") {
+        order = free.slice();
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rnd() * (i + 1));
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+      } else {
+        const sc = unitScores(model, tensors, g);
+        order = free.slice().sort((a, b) => sc[a]! - sc[b]! || a - b);
+      }
+      this.orders.set(g.id, order);
     }
-    const prune = feasible(g, order, want);
-    if (prune.length) groups.push({ key: g.key, id: g.id, prune });
   }
-  return {
-    version: 1,
-    model: analysis.model,
-    criterion: opts.criterion ?? "l1",
-    settings: { ratio: opts.ratio, target: "channels", scope: "local", roundTo: opts.roundTo, protect: opts.protect },
-    seed: opts.seed,
-    groups,
-    note: "selected by select/simpleL1.ts (placeholder until criteria/)",
-  };
+
+  plan(ratio: number, roundTo?: number): Plan {
+    const groups: Plan["groups"] = [];
+    for (const g of this.analysis.groups) {
+      const order = this.orders.get(g.id);
+      if (!order) continue;
+      let want = Math.floor(ratio * g.units);
+      if (roundTo && roundTo > 1) {
+        const keep = Math.max(roundTo, Math.ceil((g.units - want) / roundTo) * roundTo);
+        want = Math.max(0, g.units - keep);
+      }
+      want = Math.min(want, order.length, g.units - 1);
+      if (want <= 0) continue;
+      const prune = feasible(g, order, want);
+      if (prune.length) groups.push({ key: g.key, id: g.id, prune });
+    }
+    return {
+      version: 1,
+      model: this.analysis.model,
+      criterion: this.opts.criterion ?? "l1",
+      settings: { ratio, target: "channels", scope: "local", roundTo, protect: this.opts.protect },
+      seed: this.opts.seed,
+      groups,
+      note: "selected by select/simpleL1.ts (placeholder until criteria/)",
+    };
+  }
+}
+
+export function simpleSelect(model: Model, analysis: GroupAnalysis, opts: SimpleSelectOptions): Plan {
+  return new SimpleSelector(model, analysis, opts).plan(opts.ratio, opts.roundTo);
 }
