@@ -10,11 +10,14 @@ import { saveModel } from "../onnx/save.ts";
 import { applyPlanDetailed } from "./apply/index.ts";
 import { findGroups } from "./groups/index.ts";
 import { measure } from "./measure.ts";
-import { selectPlan, type SelectOptions } from "./select/index.ts";
+import { CRITERIA, modelWeights, randomBaselinePlan, scoreGroups, selectPlanDetailed, type Criterion, type SelectSettings } from "./criteria/index.ts";
 import type { GroupAnalysis, Plan } from "./types.ts";
 import { verifyPruned, type VerifyReport } from "./verify.ts";
 
-export interface PruneJobOptions extends SelectOptions {
+export interface PruneJobOptions extends SelectSettings {
+  /** l1 | l2 | bn | fpgm | random (default l1). */
+  criterion?: string;
+  seed?: number;
   out: string;
   /** Apply this plan file instead of selecting. */
   planFile?: string;
@@ -50,13 +53,20 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
   const t1 = performance.now();
   progress("selecting");
   let plan: Plan;
+  const criterion = opts.criterion ?? "l1";
+  const settings: SelectSettings = { ratio: opts.ratio, target: opts.target, scope: opts.scope, roundTo: opts.roundTo, maxGroupRatio: opts.maxGroupRatio, protect: opts.protect };
   if (opts.planFile) {
     try {
       plan = JSON.parse(fs.readFileSync(opts.planFile, "utf8")) as Plan;
     } catch (e) {
       throw new ScalpelError(opts.planFile, `is not a readable plan file (${(e as Error).message})`);
     }
-  } else plan = selectPlan(a.model, analysis, opts);
+  } else {
+    if (!(CRITERIA as readonly string[]).includes(criterion))
+      throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${CRITERIA.join(", ")}; OBSPA has its own options)`);
+    const scores = scoreGroups(analysis, modelWeights(a.model, a.graph), { criterion: criterion as Criterion, seed: opts.seed });
+    plan = selectPlanDetailed(analysis, scores, settings).plan;
+  }
   const t2 = performance.now();
   progress("applying");
   const applied = applyPlanDetailed(a.model, analysis, plan, { planName: opts.planFile });
@@ -69,9 +79,9 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
   progress("verifying");
   const verify = await verifyPruned(a.model, applied.model, { latency: opts.latency !== false, repeats: opts.repeats, threads: opts.threads });
   let baseline: PruneJobReport["baseline"];
-  if (!opts.planFile && opts.baseline !== false && (opts.criterion ?? "l1") !== "random") {
+  if (!opts.planFile && opts.baseline !== false && criterion !== "random") {
     progress("random baseline");
-    const rp = selectPlan(a.model, analysis, { ...opts, criterion: "random" });
+    const rp = randomBaselinePlan(analysis, plan, opts.seed ?? 1);
     const rm = applyPlanDetailed(a.model, analysis, rp).model;
     const rv = await verifyPruned(a.model, rm, { latency: false, threads: opts.threads });
     baseline = { criterion: "random", relativeError: rv.relativeError, params: rv.params.after, macs: rv.macs.after };
