@@ -15,7 +15,7 @@ import { toFloat32, type TensorData } from "../../analyzers/onnx/tensor.ts";
 import { applyPlanDetailed } from "../../analyzers/pruning/apply/index.ts";
 import { ModelEditor } from "../../analyzers/pruning/apply/editor.ts";
 import { findGroups } from "../../analyzers/pruning/groups/index.ts";
-import { simpleSelect } from "../../analyzers/pruning/select/simpleL1.ts";
+import { scoreGroups, selectPlan } from "../../analyzers/pruning/criteria/index.ts";
 import { indicesOf, type Group, type GroupAnalysis, type MemberRole, type Plan } from "../../analyzers/pruning/types.ts";
 import { createSession, dummyFeeds, ort } from "../../analyzers/runtime/ort.ts";
 
@@ -53,8 +53,9 @@ export function planOf(a: GroupAnalysis, picks: [Group, number[]][]): Plan {
   return { version: 1, model: a.model, criterion: "manual", settings: {}, groups: picks.map(([g, prune]) => ({ key: g.key, id: g.id, prune })) };
 }
 
-export function randomPlan(model: Model, a: GroupAnalysis, ratio: number, seed = 3): Plan {
-  return simpleSelect(model, a, { ratio, criterion: "random", seed });
+/** Random units at `ratio` in every prunable group (criteria's random scores, local selection). */
+export function randomPlan(a: GroupAnalysis, ratio: number, seed = 3): Plan {
+  return selectPlan(a, scoreGroups(a, () => undefined, { criterion: "random", seed }), { ratio });
 }
 
 const KEEP_ROLES = new Set<MemberRole>(["norm-mean", "norm-var", "quant"]);

@@ -277,7 +277,10 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   for (const p of rel.producers) if (hasElems(p)) producerClass.add(cls[p]!);
   const guf = new UnionFind(total);
   for (const c of classes) {
-    if (!producerClass.has(c) && !partLabel.has(c)) continue;
+    // Units meet in a group where they sit side by side in one producer's output, or in one digit of a
+    // factorisation (heads, conv groups); a plain channel axis that only carries others' channels
+    // (a concat output) does not merge its producers.
+    if (!producerClass.has(c) && !(partLabel.has(c) && partLabel.get(c) !== "channel")) continue;
     let first = -1;
     const b = base[c]!;
     for (let i = 0; i < classSize(c); i++) {
