@@ -4,13 +4,16 @@
  * calls the same engine functions. Bad input → one line naming the file and the problem, exit code 2;
  * stack traces only with --verbose.
  */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { isScalpelError } from "./onnx/errors.ts";
 import { EXIT_INPUT, EXIT_INTERNAL, UsageError, type CliIO, type Command } from "./cli/command.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { rewriteCommand } from "./cli/rewrite.ts";
+import { ablateCommand, af1Command } from "./cli/ablation.ts";
 
-export const commands: Command[] = [inspectCommand, rewriteCommand];
+export const commands: Command[] = [inspectCommand, rewriteCommand, ablateCommand, af1Command];
 
 export function registerCommand(c: Command): void {
   commands.push(c);
@@ -44,6 +47,7 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
       io.out(`usage: ${cmd.usage}\n\n${cmd.summary}`);
       return 0;
     }
+    if (cmd.runRaw) return await cmd.runRaw(args, io);
     const parsed = parseArgs({ args, options: cmd.options, allowPositionals: true, strict: true });
     return await cmd.run({ positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | undefined> }, io);
   } catch (e) {
@@ -61,5 +65,5 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] && /cli\.(ts|js|mjs|cjs)$/.test(process.argv[1]);
+const invokedDirectly = !!process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -30,6 +30,8 @@ export interface ShapeMap {
 export interface InferOptions {
   /** Override input shapes (e.g. a concrete batch size). */
   inputShapes?: Record<string, Dim[]>;
+  /** Merge in the shapes the model declares for outputs and value_info (default true; tests turn it off). */
+  useDeclared?: boolean;
 }
 
 export function isComplete(t: TensorType | undefined): boolean {
@@ -130,7 +132,7 @@ export function inferShapes(graph: Graph, opts: InferOptions = {}): ShapeMap {
     }
     node.outputs.forEach((o, i) => {
       if (!o) return;
-      const declared = graph.declaredTypes.get(o);
+      const declared = opts.useDeclared === false ? undefined : graph.declaredTypes.get(o);
       const inferred = outTypes[i];
       const merged = mergeTypes(inferred, declared);
       if (merged) {
