@@ -10,7 +10,7 @@ import { AblationStudy, type AblationConfig } from "../../../analyzers/ablation/
 import { af1Search } from "../../../analyzers/ablation/af1.ts";
 import { loadTokenizer } from "../../../analyzers/ablation/tokenizer.ts";
 import { tokenizePrompts, type SinkChoice } from "../../../analyzers/ablation/tasks.ts";
-import { arithDir, arithFile, reference, type Reference } from "./fixtures.ts";
+import { arithDir, arithFile, reference, type Reference } from "../../fixtures/arith/fixtures.ts";
 
 const POINTS = 0.5; // accuracy agreement, in percentage points
 

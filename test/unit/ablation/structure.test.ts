@@ -7,7 +7,7 @@ import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { discoverStructure } from "../../../analyzers/ablation/structure.ts";
 import { AblationRunner } from "../../../analyzers/ablation/runner.ts";
 import { ort } from "../../../analyzers/runtime/ort.ts";
-import { arithDir, arithFile } from "./fixtures.ts";
+import { arithDir, arithFile } from "../../fixtures/arith/fixtures.ts";
 
 const discover = (file: string) => discoverStructure(buildGraph(loadModel(file)));
 

@@ -5,7 +5,7 @@ import { prepareAblationModel } from "../../../analyzers/ablation/surgery.ts";
 import { attentionMask } from "../../../analyzers/ablation/engine.ts";
 import { loadTokenizer } from "../../../analyzers/ablation/tokenizer.ts";
 import { createSession, ort, type GraphOptimizationLevel } from "../../../analyzers/runtime/ort.ts";
-import { arithDir, arithFile } from "./fixtures.ts";
+import { arithDir, arithFile } from "../../fixtures/arith/fixtures.ts";
 
 const PROMPTS = ["12+34=", "99+99=", "50+7=", "3+4="];
 
@@ -70,7 +70,8 @@ describe("ablation: graph surgery", function () {
     const self = attentionMask("self", n, 0);
     const masked = (await runner.run([p], { attention: new Map([[1, self], [2, self]]) }, { lastLogits: true })).lastLogits!;
     assert.ok(base.some((v, i) => v !== masked[i]), "ABP self masks change the logits");
-    const zeros = (await runner.run([p], { residual: new Map([[2, { mask: new Uint8Array(n).fill(1), values: new Float32Array(n * 64) }]]) }, { lastLogits: true })).lastLogits!;
+    const d = (await runner.run([p], {}, { resid: [2] })).resid.get(2)!.length / n;
+    const zeros = (await runner.run([p], { residual: new Map([[2, { mask: new Uint8Array(n).fill(1), values: new Float32Array(n * d) }]]) }, { lastLogits: true })).lastLogits!;
     assert.ok(base.some((v, i) => v !== zeros[i]), "zeroing the residual at L=2 changes the logits");
     await runner.release();
   });
