@@ -243,10 +243,26 @@ function topologicalOrder(protos: readonly NodeProto[], available: Set<string>, 
     for (const d of dependents[i]!) if (--pending[d]! === 0) push(d);
   }
   if (order.length !== protos.length) {
-    const stuck = protos
-      .map((p, i) => (pending[i]! > 0 ? p.name || `${p.opType}#${i}` : undefined))
-      .filter((x): x is string => !!x);
-    throw new ScalpelError(modelName, `the graph has a cycle through ${stuck.length} node(s): ${stuck.slice(0, 5).join(", ")}${stuck.length > 5 ? ", …" : ""}`);
+    // Every unplaced node waits on another unplaced one; walking those waits must revisit a node: a cycle.
+    const placed = new Set(order);
+    const waitsOn = (i: number) => {
+      for (const name of [...protos[i]!.input, ...implicitInputsOf(protos[i]!)]) {
+        const j = name ? producerOf.get(name) : undefined;
+        if (j !== undefined && !placed.has(j)) return j;
+      }
+      return undefined;
+    };
+    const seen = new Map<number, number>();
+    const path: number[] = [];
+    let cur: number | undefined = pending.findIndex((n) => n > 0);
+    while (cur !== undefined && !seen.has(cur)) {
+      seen.set(cur, path.length);
+      path.push(cur);
+      cur = waitsOn(cur);
+    }
+    const cycle = (cur === undefined ? path : path.slice(seen.get(cur))).reverse();
+    const label = (i: number) => protos[i]!.name || `${protos[i]!.opType}#${i}`;
+    throw new ScalpelError(modelName, `the graph has a cycle: ${cycle.map(label).join(" → ")} → ${label(cycle[0]!)}`);
   }
   return order;
 }

@@ -1,0 +1,50 @@
+/**
+ * Activation: everything is created here and pushed to `context.subscriptions`, so deactivation disposes
+ * it all. Activation is lazy (custom editor, commands, the tree view) and cheap: the engine itself only
+ * loads in the worker thread when a model is opened or a command runs.
+ */
+import * as vscode from "vscode";
+import { ErrorReporter, type ErrorReport } from "./errors.ts";
+import { registerCommands } from "./commands.ts";
+import { Log } from "./log.ts";
+import { MODEL_VIEW_TYPE, ModelEditorProvider, type ModelState, type ModelView } from "./modelEditor.ts";
+import { ModelTreeProvider } from "./modelTree.ts";
+import { ModelStatusBar } from "./statusBar.ts";
+import { EngineWorker } from "./worker/client.ts";
+
+/** What `activate` returns: used by the integration tests (and other extensions) to observe the extension. */
+export interface ScalpelApi {
+  readonly onDidReportError: vscode.Event<ErrorReport>;
+  readonly onDidRender: vscode.Event<{ view: ModelView; state: ModelState }>;
+  readonly editors: ModelEditorProvider;
+  readonly engine: EngineWorker;
+  readonly statusBar: vscode.StatusBarItem;
+  readonly tree: ModelTreeProvider;
+}
+
+export function activate(context: vscode.ExtensionContext): ScalpelApi {
+  const log = new Log();
+  const errors = new ErrorReporter(log);
+  const engine = new EngineWorker(vscode.Uri.joinPath(context.extensionUri, "dist", "worker.cjs").fsPath, log);
+  const editors = new ModelEditorProvider(context.extensionUri, engine, log, errors);
+  const statusBar = new ModelStatusBar(editors);
+  const tree = new ModelTreeProvider(editors);
+  context.subscriptions.push(log, errors, engine, editors, statusBar, tree);
+
+  context.subscriptions.push(
+    vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, editors, {
+      supportsMultipleEditorsPerDocument: true,
+      webviewOptions: { retainContextWhenHidden: false },
+    }),
+    vscode.window.createTreeView("onnxScalpel.modelTree", { treeDataProvider: tree, showCollapseAll: true }),
+    editors.onDidRender(() => statusBar.update()),
+  );
+  registerCommands(context, { log, errors, editors });
+
+  log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);
+  return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,39 @@
+/**
+ * Messages between the extension host and the engine worker (worker_threads). The host sends `run` and
+ * `cancel`; the worker answers with `progress`, `log`, then exactly one `result` or `error` per job.
+ * Jobs are named and typed in `Jobs`: add a job by adding an entry here and a handler in jobs.ts.
+ */
+import type { InspectReport } from "../../analyzers/report/inspect.ts";
+import type { ErrorInfo } from "../errors.ts";
+
+export interface Jobs {
+  /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
+  inspect: { params: { file: string }; result: InspectReport };
+  /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
+  latency: {
+    params: { file: string; threads: number; repeats: number; warmup: number };
+    result: { medianMs: number; runs: number; outputs: { name: string; dims: number[] }[] };
+  };
+  /** Test/diagnostic job: counts `steps` steps of `stepMs` each, checking for cancellation between steps. */
+  count: { params: { steps: number; stepMs: number; blockMs?: number }; result: { completed: number } };
+}
+
+export type JobName = keyof Jobs;
+export type JobParams<K extends JobName> = Jobs[K]["params"];
+export type JobResult<K extends JobName> = Jobs[K]["result"];
+
+export type ToWorker =
+  | { readonly type: "run"; readonly id: number; readonly job: JobName; readonly params: unknown }
+  | { readonly type: "cancel"; readonly id: number };
+
+export interface Progress {
+  /** Fraction done, 0..1, when known. */
+  readonly fraction?: number;
+  readonly message?: string;
+}
+
+export type FromWorker =
+  | { readonly type: "progress"; readonly id: number; readonly progress: Progress }
+  | { readonly type: "log"; readonly id: number; readonly message: string }
+  | { readonly type: "result"; readonly id: number; readonly value: unknown }
+  | { readonly type: "error"; readonly id: number; readonly error: ErrorInfo };

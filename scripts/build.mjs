@@ -1,0 +1,48 @@
+// Bundles the extension host code with esbuild. The engine (analyzers/) is ESM TypeScript and onnx-buf is
+// ESM-only; the extension host loads CommonJS, so everything is bundled to .cjs.
+//   dist/extension.cjs        extension host entry (package.json "main"); imports no engine code at runtime
+//   dist/worker.cjs           engine worker (worker_threads): loads models, runs the engine
+//   dist/test/integration.cjs the integration suite (exports run()), for real VS Code
+// onnxruntime-node stays external (native binaries): node_modules in development, shipped in the .vsix
+// by scripts/package-vsix.mjs. Flags: --production (minify, no sourcemaps), --watch.
+import * as esbuild from "esbuild";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const production = process.argv.includes("--production");
+const watch = process.argv.includes("--watch");
+
+/** @type {esbuild.BuildOptions} */
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  external: ["vscode", "onnxruntime-node"],
+  sourcemap: production ? false : "linked",
+  minify: production,
+  keepNames: true,
+  logLevel: "warning",
+  legalComments: "none",
+};
+
+const builds = [
+  { ...common, entryPoints: { extension: "extension/extension.ts", worker: "extension/worker/worker.ts" }, outdir: "dist", outExtension: { ".js": ".cjs" } },
+  // mocha's parallel mode (unused here) require.resolve()s files esbuild cannot see; harmless.
+  { ...common, entryPoints: { integration: "test/integration/index.ts" }, outdir: "dist/test", outExtension: { ".js": ".cjs" }, logOverride: { "require-resolve-not-external": "silent" } },
+];
+
+const start = performance.now();
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log("esbuild: watching");
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  const sizes = ["extension.cjs", "worker.cjs", "test/integration.cjs"]
+    .map((f) => `${f} ${(fs.statSync(path.join(root, "dist", f)).size / 1024).toFixed(0)} KiB`)
+    .join(", ");
+  console.log(`build: ${sizes} in ${(performance.now() - start).toFixed(0)} ms${production ? " (production)" : ""}`);
+}
