@@ -46,6 +46,13 @@ const STEPS = [
     outputs: ["torchvision/manifest.json"],
     incremental: true,
   },
+  {
+    // the arithmetic transformer for the ablation tests: train (cached), exports, PyTorch reference
+    name: "arith",
+    script: "test/fixtures/arith/build.py",
+    outputs: ["arith/reference.json"],
+    incremental: true,
+  },
 ];
 
 function parseArgs(argv) {
