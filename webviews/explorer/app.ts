@@ -3,7 +3,7 @@
  * composes the scene from the expanded set, and wires the toolbar, search, details, overlays, keyboard
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
-import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
+import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
 import { formatCount } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
@@ -308,6 +308,12 @@ export class ExplorerApp {
     }
   }
 
+  /** Fits an item (an expanded group with its content) into the view. */
+  fitTo(id: ItemId): void {
+    const si = this.scene?.byId.get(id);
+    if (si) this.renderer.fit(si.rect, 1.2);
+  }
+
   collapseAll(): void {
     this.expanded.clear();
     this.expandOrder.length = 0;
@@ -349,15 +355,16 @@ export class ExplorerApp {
         this.transport.notify({ type: "selected", id: null });
         return;
       }
-      const si = this.scene?.byId.get(drawnAs ?? id);
-      const ov = this.overlay.active ? { info: this.overlay.active, value: si ? this.overlay.valueOf(si) : undefined } : undefined;
+      const info = this.overlay.active;
       if (id.startsWith("g")) {
         const v = this.views.get(id) ?? (await this.transport.request("group", { id }));
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showGroup(v, ov);
         this.transport.notify({ type: "selected", id, module: v.module || undefined });
       } else {
         const d = await this.transport.request("node", { id });
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showNode(d, ov);
         this.transport.notify({ type: "selected", id, name: d.name, module: d.module || undefined });
@@ -371,6 +378,15 @@ export class ExplorerApp {
     }
   }
   private selectToken = 0;
+
+  /** An item's overlay value, from the values on screen or asked for its group. */
+  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined): Promise<OverlayItemValue | undefined> {
+    const si = this.scene?.byId.get(id);
+    const onScreen = si ? this.overlay.valueOf(si) : undefined;
+    if (onScreen || !group) return onScreen;
+    const r = await this.transport.request("overlayValues", { overlay, group });
+    return r.items.find((x) => x.id === id);
+  }
 
   async revealId(id: ItemId): Promise<void> {
     await this.revealBy({ id });

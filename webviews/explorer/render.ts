@@ -6,7 +6,7 @@
  */
 import type { ItemId } from "../../analyzers/explorer/types.ts";
 import type { Rect } from "./layout/elkGraph.ts";
-import { fit, fitList, GROUP_H, itemText } from "./measure.ts";
+import { fit, fitList, GROUP_H, itemText, textWidth } from "./measure.ts";
 import { opCategory } from "./palette.ts";
 import { HEADER, type Scene, type SceneEdge, type SceneItem } from "./scene.ts";
 
@@ -342,7 +342,7 @@ export class Renderer {
         t.textContent = fit(text.sub, "sub", Math.max(0, w - 60 - Math.min(w - 48, text.title.length * 7)));
       }
       el("text", { class: "t2", x: 12, y: 36 }, g).textContent = fitList(text.opsParts!, "sub", w - 22);
-      el("text", { class: "t2 stats", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
+      el("text", { class: "t2 stat-line", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
       this.toggleGlyph(g, w - 20, 6, false);
     } else {
       const rx = it.kind === "node" ? 4 : h / 2;
@@ -452,8 +452,10 @@ export class Renderer {
         });
       }
       if (d.badge) {
-        const bx = si.expanded ? w - 40 : w - 4;
-        const t = el("text", { class: "badge", x: bx, y: si.expanded ? 17 : -4, "text-anchor": "end" }, ov);
+        // Collapsed: above the box's top-right corner; expanded: in the title bar after the title.
+        const title = itemText(si.item);
+        const bx = si.expanded ? 12 + textWidth(title.title + (title.sub ? `  ·  ${title.sub}` : ""), "title") + 14 : w - 4;
+        const t = el("text", { class: "badge", x: bx, y: si.expanded ? 17 : -4, "text-anchor": si.expanded ? "start" : "end" }, ov);
         t.textContent = d.badge;
       }
     }
