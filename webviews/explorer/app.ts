@@ -188,6 +188,9 @@ export class ExplorerApp {
     }
     req.key = `${gid}|${hash}`;
     const elk = this.layoutClient.layout(req, priority);
+    const tAsk = performance.now();
+    if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
+    void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
     if (quickAfterMs === undefined) {
       let layout: GroupLayout;
       try {
@@ -220,6 +223,17 @@ export class ExplorerApp {
     return quick;
   }
   private refining = 0;
+  /** When each group's ELK layout arrived (benchmark). */
+  readonly elkReady = new Map<ItemId, { at: number; ms: number; layoutMs: number }>();
+
+  /** Resolves when the group's ELK layout is in (the quick stand-in replaced). */
+  async elkLayoutOf(gid: ItemId): Promise<{ at: number; ms: number; layoutMs: number }> {
+    for (;;) {
+      const r = this.elkReady.get(gid);
+      if (r) return r;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
 
   /** Is a group's content on screen (the root, or an expanded item opening it)? */
   private isShown(gid: ItemId): boolean {
