@@ -143,6 +143,14 @@ const LIGHT = `
 --vscode-sideBarSectionHeader-background: #00000000; --vscode-sideBarSectionHeader-foreground: #3b3b3b; --vscode-sideBarSectionHeader-border: #61616130; --vscode-sideBarTitle-foreground: #6f6f6f;
 --vscode-settings-textInputBackground: #ffffff; --vscode-settings-textInputForeground: #3b3b3b; --vscode-settings-textInputBorder: #cecece;
 --vscode-settings-checkboxBackground: #ffffff; --vscode-progressBar-background: #0e70c0; --vscode-sideBar-background: #ffffff;`;
+const HIGH_CONTRAST = `
+--vscode-foreground: #ffffff; --vscode-editor-background: #000000; --vscode-editor-foreground: #ffffff;
+--vscode-descriptionForeground: #ffffff; --vscode-focusBorder: #f38518; --vscode-contrastBorder: #6fc3df; --vscode-contrastActiveBorder: #f38518;
+--vscode-panel-border: #6fc3df; --vscode-editorWidget-background: #0c141f; --vscode-editorWidget-border: #6fc3df;
+--vscode-textLink-foreground: #21a6ff; --vscode-list-activeSelectionBackground: #000000; --vscode-list-hoverBackground: #000000;
+--vscode-input-background: #000000; --vscode-input-border: #6fc3df; --vscode-settings-textInputBackground: #000000; --vscode-settings-textInputBorder: #6fc3df;
+--vscode-settings-dropdownBackground: #000000; --vscode-settings-dropdownBorder: #6fc3df; --vscode-sideBar-background: #000000;`;
 export const THEME_DEFAULTS = `:root{${DARK}}
-@media (prefers-color-scheme: light){body.standalone:not(.vscode-dark){${LIGHT}}}
-body.standalone.vscode-light{${LIGHT}}`;
+@media (prefers-color-scheme: light){body.standalone:not(.vscode-dark):not(.vscode-high-contrast){${LIGHT}}}
+body.standalone.vscode-light{${LIGHT}}
+body.standalone.vscode-high-contrast{${HIGH_CONTRAST}}`;

@@ -236,6 +236,28 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     assert.deepEqual(await page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { view: unknown } } } }).__scalpel.app.getRenderer().view), view);
   });
 
+  it("follows the light and high-contrast themes (VS Code's body classes and variables)", async () => {
+    await app(page, "collapseAll");
+    await app(page, "applyOverlay", null);
+    const conv1 = byLabel(served.session.group({ id: "g0" }), "conv1").id;
+    const look = () =>
+      page.evaluate((id) => {
+        const box = document.querySelector(`#it-${id} > rect.box`)!;
+        const cs = getComputedStyle(box);
+        return { bg: getComputedStyle(document.querySelector(".explorer")!).backgroundColor, stroke: cs.stroke, width: cs.strokeWidth };
+      }, conv1);
+    await page.evaluate(() => document.body.classList.add("vscode-light"));
+    assert.equal((await look()).bg, "rgb(255, 255, 255)");
+    await screenshot(page, "resnet18-top-light");
+    await page.evaluate(() => document.body.classList.replace("vscode-light", "vscode-high-contrast"));
+    const hc = await look();
+    assert.equal(hc.bg, "rgb(0, 0, 0)");
+    assert.equal(hc.stroke, "rgb(111, 195, 223)", "boxes use the contrast border");
+    assert.equal(hc.width, "1.5px");
+    await screenshot(page, "resnet18-top-high-contrast");
+    await page.evaluate(() => document.body.classList.remove("vscode-high-contrast"));
+  });
+
   it("ran without page errors or CSP violations", () => {
     assert.deepEqual(o.errors, []);
     assert.deepEqual(o.cspViolations, []);

@@ -108,6 +108,11 @@ export class ExplorerApp {
     });
     this.search = new SearchResults(root.querySelector<HTMLElement>(".search-results")!, (hit) => void this.jump(hit));
     transport.onEvent((e) => void this.onHostEvent(e));
+    // VS Code switches themes by changing the body's classes: redraw what reads colours in script.
+    new MutationObserver(() => {
+      initFonts(root);
+      if (this.scene) this.minimap.draw(this.scene);
+    }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
   }
 
   // ---- start ----------------------------------------------------------------------------------
@@ -484,6 +489,7 @@ export class ExplorerApp {
     if ((this.els.overlaySelect.value || null) !== (info?.id ?? null)) this.els.overlaySelect.value = info?.id ?? "";
     if (redraw) {
       this.renderer.redecorate();
+      if (this.scene) this.minimap.draw(this.scene);
       await this.refreshOverlay();
       if (this.selected) await this.select(this.selected, false);
     }
@@ -521,9 +527,13 @@ export class ExplorerApp {
         await this.applyOverlay(e.id);
         break;
       case "reload":
+        // Same ids may now mean other groups: drop everything, keep the saved state (restored by start).
+        this.saveNow();
         this.views.clear();
         this.layouts.clear();
+        this.layoutClient.clear();
         this.expanded.clear();
+        this.expandOrder.length = 0;
         await this.start();
         break;
     }

@@ -355,7 +355,16 @@ export class Renderer {
     const it = si.item;
     const { w, h } = si.rect;
     const cat = it.kind === "group" ? "group" : opCategory(it.op ?? "");
-    const g = el("g", { class: `it ${it.kind} cat-${cat}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": it.kind, role: "treeitem" });
+    const g = el("g", {
+      class: `it ${it.kind} cat-${cat}`,
+      id: `it-${si.id}`,
+      "data-id": si.id,
+      "data-parent": si.parent,
+      "data-kind": it.kind,
+      role: "button",
+      "aria-roledescription": it.kind === "group" ? "group" : it.kind === "node" ? "node" : `graph ${it.kind}`,
+    });
+    if (it.kind === "group" || it.expandable) g.setAttribute("aria-expanded", "false");
     const text = itemText(it);
     if (it.kind === "group") {
       el("rect", { class: "stack", x: 4, y: 4, width: w, height: h, rx: 6 }, g);
@@ -406,7 +415,7 @@ export class Renderer {
     let g = this.containerEls.get(si.id);
     const r = this.animRect(si, t);
     if (!g) {
-      g = el("g", { class: `ct depth-${si.depth % 4}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": "container", role: "treeitem", "aria-expanded": "true" });
+      g = el("g", { class: `ct depth-${si.depth % 4}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": "container", role: "button", "aria-roledescription": "expanded group", "aria-expanded": "true" });
       el("rect", { class: "frame", rx: 8 }, g);
       el("rect", { class: "head", height: HEADER, rx: 8 }, g);
       const text = itemText(si.item);
@@ -534,8 +543,12 @@ export class Renderer {
       this.svg.classList.remove("panning");
     });
     this.svg.addEventListener("dblclick", (ev) => {
-      const g = (ev.target as Element).closest<SVGGElement>("[data-id]");
-      if (g && !(ev.target as Element).closest("[data-toggle]")) this.events.toggle(g.getAttribute("data-id")!);
+      const target = ev.target as Element;
+      const g = target.closest<SVGGElement>("[data-id]");
+      if (!g || target.closest("[data-toggle]")) return;
+      // An expanded group collapses from its title bar only, not from a double click inside it.
+      if (g.getAttribute("data-kind") === "container" && !target.classList.contains("head")) return;
+      this.events.toggle(g.getAttribute("data-id")!);
     });
     this.svg.addEventListener(
       "wheel",

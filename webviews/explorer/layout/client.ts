@@ -38,6 +38,11 @@ export class LayoutClient {
     void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
   }
 
+  /** Forgets every layout (the model changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
   cached(key: string): GroupLayout | undefined {
     return this.cache.get(key);
   }
