@@ -19,19 +19,21 @@ export interface WebviewPageOptions {
   connectSrc?: string;
   /** "vscode" (default) or "http" (test server). */
   transport?: "vscode" | "http";
+  /** Leave worker-src out of the CSP (tests the explorer's main-thread fallback). */
+  noWorkers?: boolean;
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** The CSP the explorer needs: scripts by nonce only, the layout worker from a Blob URL, no remote content. */
-export function explorerCsp(cspSource: string, nonce: string, connectSrc?: string): string {
+export function explorerCsp(cspSource: string, nonce: string, connectSrc?: string, noWorkers = false): string {
   return [
     "default-src 'none'",
     `img-src ${cspSource} data: blob:`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `font-src ${cspSource} data:`,
     `script-src 'nonce-${nonce}'`,
-    "worker-src blob:",
+    noWorkers ? "" : "worker-src blob:",
     connectSrc ? `connect-src ${connectSrc}` : "",
   ]
     .filter(Boolean)
@@ -43,7 +45,7 @@ export function explorerWebviewHtml(o: WebviewPageOptions): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${esc(explorerCsp(o.cspSource, o.nonce, o.connectSrc))}">
+<meta http-equiv="Content-Security-Policy" content="${esc(explorerCsp(o.cspSource, o.nonce, o.connectSrc, o.noWorkers))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="scalpel-transport" content="${o.transport ?? "vscode"}">
 <link rel="icon" href="data:,">

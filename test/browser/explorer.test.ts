@@ -264,6 +264,25 @@ describe("graph explorer in Chromium: ResNet-18", function () {
   });
 });
 
+describe("graph explorer in Chromium: a CSP that refuses workers", function () {
+  it("lays out on the main thread instead, through a nonce'd script", async () => {
+    const served = await serve(requireTorchvisionModel("resnet18"), { noWorkers: true });
+    const browser = await launch();
+    try {
+      const o = await open(browser, served.server.url);
+      const stats = await o.page.evaluate(() => (window as unknown as { __scalpel: { app: { layoutStats(): { mode: string; count: number } } } }).__scalpel.app.layoutStats());
+      assert.equal(stats.mode, "main thread");
+      assert.ok(stats.count >= 1, "ELK laid out at least the top level");
+      assert.equal((await drawnChildren(o.page, "g0")).length, served.session.group({ id: "g0" }).items.length);
+      assert.deepEqual(o.errors.filter((e) => !/worker|Content Security Policy/i.test(e)), []);
+      assert.ok(o.cspViolations.every((v) => v.startsWith("worker-src") || v.startsWith("script-src-elem blob")), o.cspViolations.join("; "));
+    } finally {
+      await browser.close();
+      await served.server.close();
+    }
+  });
+});
+
 describe("graph explorer in Chromium: standalone report", function () {
   let browser: Browser;
 

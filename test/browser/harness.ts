@@ -84,10 +84,10 @@ export function graphOf(file: string): Graph {
   return g;
 }
 
-export async function serve(file: string): Promise<Served> {
+export async function serve(file: string, opts: { noWorkers?: boolean } = {}): Promise<Served> {
   const graph = graphOf(file);
   const session = createExplorerSession(graph);
-  const server = await serveExplorer(session, { title: path.basename(file) });
+  const server = await serveExplorer(session, { title: path.basename(file), ...opts });
   return { graph, session, server };
 }
 
