@@ -3,7 +3,7 @@
  * composes the scene from the expanded set, and wires the toolbar, search, details, overlays, keyboard
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
-import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
+import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
 import { formatCount } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
@@ -108,6 +108,11 @@ export class ExplorerApp {
     });
     this.search = new SearchResults(root.querySelector<HTMLElement>(".search-results")!, (hit) => void this.jump(hit));
     transport.onEvent((e) => void this.onHostEvent(e));
+    // VS Code switches themes by changing the body's classes: redraw what reads colours in script.
+    new MutationObserver(() => {
+      initFonts(root);
+      if (this.scene) this.minimap.draw(this.scene);
+    }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
   }
 
   // ---- start ----------------------------------------------------------------------------------
@@ -188,6 +193,9 @@ export class ExplorerApp {
     }
     req.key = `${gid}|${hash}`;
     const elk = this.layoutClient.layout(req, priority);
+    const tAsk = performance.now();
+    if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
+    void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
     if (quickAfterMs === undefined) {
       let layout: GroupLayout;
       try {
@@ -220,6 +228,17 @@ export class ExplorerApp {
     return quick;
   }
   private refining = 0;
+  /** When each group's ELK layout arrived (benchmark). */
+  readonly elkReady = new Map<ItemId, { at: number; ms: number; layoutMs: number }>();
+
+  /** Resolves when the group's ELK layout is in (the quick stand-in replaced). */
+  async elkLayoutOf(gid: ItemId): Promise<{ at: number; ms: number; layoutMs: number }> {
+    for (;;) {
+      const r = this.elkReady.get(gid);
+      if (r) return r;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
 
   /** Is a group's content on screen (the root, or an expanded item opening it)? */
   private isShown(gid: ItemId): boolean {
@@ -308,6 +327,12 @@ export class ExplorerApp {
     }
   }
 
+  /** Fits an item (an expanded group with its content) into the view. */
+  fitTo(id: ItemId): void {
+    const si = this.scene?.byId.get(id);
+    if (si) this.renderer.fit(si.rect, 1.2);
+  }
+
   collapseAll(): void {
     this.expanded.clear();
     this.expandOrder.length = 0;
@@ -349,15 +374,16 @@ export class ExplorerApp {
         this.transport.notify({ type: "selected", id: null });
         return;
       }
-      const si = this.scene?.byId.get(drawnAs ?? id);
-      const ov = this.overlay.active ? { info: this.overlay.active, value: si ? this.overlay.valueOf(si) : undefined } : undefined;
+      const info = this.overlay.active;
       if (id.startsWith("g")) {
         const v = this.views.get(id) ?? (await this.transport.request("group", { id }));
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showGroup(v, ov);
         this.transport.notify({ type: "selected", id, module: v.module || undefined });
       } else {
         const d = await this.transport.request("node", { id });
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showNode(d, ov);
         this.transport.notify({ type: "selected", id, name: d.name, module: d.module || undefined });
@@ -371,6 +397,15 @@ export class ExplorerApp {
     }
   }
   private selectToken = 0;
+
+  /** An item's overlay value, from the values on screen or asked for its group. */
+  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined): Promise<OverlayItemValue | undefined> {
+    const si = this.scene?.byId.get(id);
+    const onScreen = si ? this.overlay.valueOf(si) : undefined;
+    if (onScreen || !group) return onScreen;
+    const r = await this.transport.request("overlayValues", { overlay, group });
+    return r.items.find((x) => x.id === id);
+  }
 
   async revealId(id: ItemId): Promise<void> {
     await this.revealBy({ id });
@@ -454,6 +489,7 @@ export class ExplorerApp {
     if ((this.els.overlaySelect.value || null) !== (info?.id ?? null)) this.els.overlaySelect.value = info?.id ?? "";
     if (redraw) {
       this.renderer.redecorate();
+      if (this.scene) this.minimap.draw(this.scene);
       await this.refreshOverlay();
       if (this.selected) await this.select(this.selected, false);
     }
@@ -491,9 +527,13 @@ export class ExplorerApp {
         await this.applyOverlay(e.id);
         break;
       case "reload":
+        // Same ids may now mean other groups: drop everything, keep the saved state (restored by start).
+        this.saveNow();
         this.views.clear();
         this.layouts.clear();
+        this.layoutClient.clear();
         this.expanded.clear();
+        this.expandOrder.length = 0;
         await this.start();
         break;
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { FunctionProtoSchema, OperatorSetIdProtoSchema, AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema } from "onnx-buf";
+import { FunctionProtoSchema, StringStringEntryProtoSchema, OperatorSetIdProtoSchema, AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema } from "onnx-buf";
 import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { loadModel } from "../../../analyzers/onnx/index.ts";
 import { encodeBytes } from "../../../analyzers/onnx/encode.ts";
@@ -91,6 +91,33 @@ describe("explorer index", () => {
     assert.ok(merged, `groups: ${ix.groups.map((x) => x.label).join(", ")}`);
     assert.equal(merged.module, "wrap.inner");
     assert.deepEqual(merged.aliases, ["wrap"]);
+  });
+
+  it("reads dynamo-style scopes and class names from node metadata", () => {
+    const meta = (n: ReturnType<typeof node>, scopes: string[], classes: string[]) => {
+      n.metadataProps = [
+        create(StringStringEntryProtoSchema, { key: "pkg.torch.onnx.name_scopes", value: JSON.stringify(scopes) }),
+        create(StringStringEntryProtoSchema, { key: "pkg.torch.onnx.class_hierarchy", value: JSON.stringify(classes) }),
+      ];
+      return n;
+    };
+    const spec = {
+      inputs: [valueInfo("x", [1, 4])],
+      outputs: [valueInfo("y", [1, 4])],
+      initializers: [floatTensor("w", [4, 4])],
+      nodes: [
+        meta(node("MatMul", ["x", "w"], ["a"], {}, "node_matmul"), ["", "blocks.0", "attn"], ["Net", "Block", "Attention"]),
+        meta(node("Softmax", ["a"], ["b"], {}, "node_softmax"), ["", "blocks.0", "attn"], ["Net", "Block", "Attention"]),
+        meta(node("Relu", ["b"], ["c"], {}, "node_relu"), ["", "blocks.0", "mlp"], ["Net", "Block", "MLP"]),
+        meta(node("Neg", ["c"], ["y"], {}, "node_neg"), ["", "blocks.0", "mlp"], ["Net", "Block", "MLP"]),
+      ],
+    };
+    const ix = buildExplorerIndex(load(modelBytes(spec)));
+    checkTree(ix);
+    const attn = ix.groups.find((g) => g.module === "blocks.0.attn")!;
+    assert.equal(attn.className, "Attention");
+    assert.equal(ix.groups.find((g) => g.module === "blocks.0")!.className, "Block");
+    assert.deepEqual(attn.children.map((c) => ix.nodes[parseItemId(c)!.index]!.name), ["node_matmul", "node_softmax"]);
   });
 
   it("slices a large graph without scopes where few tensors cross", () => {
