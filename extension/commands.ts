@@ -6,12 +6,16 @@ import path from "node:path";
 import * as vscode from "vscode";
 import type { ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
+import { REVEAL_MODULE_COMMAND } from "./codeLens.ts";
 import { MODEL_VIEW_TYPE, type ModelEditorProvider } from "./modelEditor.ts";
+import type { ModelTreeProvider, TreeNode } from "./modelTree.ts";
 
 export interface CommandDeps {
   readonly log: Log;
   readonly errors: ErrorReporter;
   readonly editors: ModelEditorProvider;
+  readonly tree: ModelTreeProvider;
+  readonly treeView: vscode.TreeView<TreeNode>;
 }
 
 /** The model a command acts on: an explicit Uri argument, the active model viewer, or one the user picks. */
@@ -29,7 +33,7 @@ export async function resolveModelUri(arg: unknown, editors: ModelEditorProvider
 }
 
 export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps): void {
-  const { log, errors, editors } = deps;
+  const { log, errors, editors, tree, treeView } = deps;
   const register = (id: string, title: string, fn: (...args: unknown[]) => unknown) =>
     ctx.subscriptions.push(vscode.commands.registerCommand(id, errors.guard(title, fn)));
 
@@ -39,6 +43,24 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     const uri = await resolveModelUri(arg, editors, "Open Graph Explorer");
     if (!uri) return;
     await vscode.commands.executeCommand("vscode.openWith", uri, MODEL_VIEW_TYPE);
+  });
+
+  // From CodeLens: open the model beside the source (keeping focus there) and reveal the module.
+  register(REVEAL_MODULE_COMMAND, "Reveal module", async (file: unknown, module: unknown) => {
+    if (typeof file !== "string" || typeof module !== "string") return;
+    const uri = vscode.Uri.file(file);
+    // Reuse the group where the model is already open; otherwise open it beside the source.
+    const group = vscode.window.tabGroups.all.find((g) =>
+      g.tabs.some((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === MODEL_VIEW_TYPE && t.input.uri.fsPath === uri.fsPath),
+    );
+    const viewColumn = group?.viewColumn ?? vscode.ViewColumn.Beside;
+    await vscode.commands.executeCommand("vscode.openWith", uri, MODEL_VIEW_TYPE, { viewColumn, preserveFocus: true });
+    const view = await editors.whenSettled(uri);
+    if (!view || view.document.state.kind !== "ready") return;
+    editors.showAsActive(view);
+    const node = tree.findModule(module);
+    if (node) await treeView.reveal(node, { select: true, focus: false, expand: true });
+    log.info(`Reveal ${module || "(root)"} in ${path.basename(file)}`);
   });
 
   // Not wired yet: each waits for its engine API (see the extension's report). They say so plainly
