@@ -12,7 +12,9 @@ import { Log } from "./log.ts";
 import { MODEL_VIEW_TYPE, ModelEditorProvider, type ModelState, type ModelView } from "./modelEditor.ts";
 import { ModelTreeProvider, type TreeNode } from "./modelTree.ts";
 import { ModelStatusBar } from "./statusBar.ts";
+import { runWithProgress } from "./progress.ts";
 import { EngineWorker } from "./worker/client.ts";
+import type { JobName, JobParams, JobResult } from "./worker/protocol.ts";
 
 /** What `activate` returns: used by the integration tests (and other extensions) to observe the extension. */
 export interface ScalpelApi {
@@ -24,6 +26,8 @@ export interface ScalpelApi {
   readonly tree: ModelTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly codeLens: PythonModuleLensProvider;
+  /** Runs an engine job behind a cancellable progress notification (as the commands do). */
+  runWithProgress<K extends JobName>(title: string, job: K, params: JobParams<K>): Thenable<JobResult<K>>;
 }
 
 export function activate(context: vscode.ExtensionContext): ScalpelApi {
@@ -46,10 +50,12 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
     vscode.languages.registerCodeLensProvider({ language: "python", scheme: "file" }, codeLens),
     editors.onDidRender(() => statusBar.update()),
   );
-  registerCommands(context, { log, errors, editors, tree, treeView });
+  registerCommands(context, { log, errors, editors, tree, treeView, engine });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);
-  return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree, treeView, codeLens };
+  return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree, treeView, codeLens,
+    runWithProgress: (title, job, params) => runWithProgress(engine, log, title, job, params),
+  };
 }
 
 export function deactivate(): void {

@@ -4,7 +4,7 @@ import * as vscode from "vscode";
 import type { ScalpelApi } from "../../extension/extension.ts";
 import { formatCount } from "../../extension/format.ts";
 import { driver } from "./driver.ts";
-import { closeAllEditors, fixture, scalpel, sleep } from "./helpers.ts";
+import { resetWorkbench, fixture, scalpel, sleep } from "./helpers.ts";
 
 interface Facts {
   modules: Record<string, { class: string; state: number; macs: number }>;
@@ -31,7 +31,7 @@ describe("CodeLens in PyTorch sources", () => {
     facts = JSON.parse(fs.readFileSync(fixture("tiny_cnn.json"), "utf8"));
     source = fs.readFileSync(fixture("tiny_cnn.py"), "utf8").split("\n");
   });
-  beforeEach(closeAllEditors);
+  beforeEach(resetWorkbench);
   after(async () => {
     await vscode.workspace.getConfiguration("scalpel").update("associatedModel", undefined, vscode.ConfigurationTarget.Workspace);
   });
