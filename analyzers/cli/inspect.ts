@@ -1,4 +1,5 @@
 import { analyzeModel } from "../analysis.ts";
+import { closeModel } from "../onnx/model.ts";
 import { formatInspect, inspectReport } from "../report/inspect.ts";
 import { requireModelArg, type Command } from "./command.ts";
 
@@ -17,7 +18,7 @@ export const inspectCommand: Command = {
     const a = await analyzeModel(file, { runtimeFallback: !args.values["no-runtime"] });
     const report = inspectReport(a, Number(args.values.top ?? 10));
     io.out(args.values.json ? JSON.stringify(report, null, 2) : formatInspect(report, Number(args.values.depth ?? 2)));
-    a.model.external.close();
+    closeModel(a.model);
     return 0;
   },
 };

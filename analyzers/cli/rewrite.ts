@@ -1,4 +1,4 @@
-import { loadModel } from "../onnx/model.ts";
+import { closeModel, loadModel } from "../onnx/model.ts";
 import { saveModel, type ExternalDataMode } from "../onnx/save.ts";
 import { human } from "../report/inspect.ts";
 import { requireModelArg, UsageError, type Command } from "./command.ts";
@@ -28,7 +28,7 @@ export const rewriteCommand: Command = {
       const r = saveModel(model, out, { overwrite: !!args.values.force, externalData: mode });
       io.out(`wrote ${r.path} (${human(r.bytes, "B")})${r.externalFile ? ` + ${r.externalFile} (${human(r.externalBytes ?? 0, "B")})` : ""}`);
     } finally {
-      model.external.close();
+      closeModel(model);
     }
     return 0;
   },

@@ -13,6 +13,7 @@ import {
   type TensorProto,
 } from "onnx-buf";
 import { describeError, ScalpelError } from "./errors.ts";
+import { attachLazyPayloads, LAZY_FILE_BYTES, readStructure, type LazyFile } from "./lazyLoad.ts";
 import { ExternalDataReader, externalRef, isExternal, resolveLocation } from "./externalData.ts";
 
 export interface Model {
@@ -25,6 +26,14 @@ export interface Model {
   readonly external: ExternalDataReader;
   /** Size of the serialised model (the .onnx file without side files). */
   readonly byteLength: number;
+  /** For large files loaded lazily: the file the weights are still read from on demand. */
+  readonly lazy?: LazyFile;
+}
+
+/** Releases the file handles a model keeps for lazy reads (weights, external data). */
+export function closeModel(model: Model): void {
+  model.external.close();
+  model.lazy?.close();
 }
 
 export interface LoadOptions {
@@ -34,6 +43,10 @@ export interface LoadOptions {
   name?: string;
   /** Skip the structural checks (for tools that want to read anything protobuf can parse). */
   lenient?: boolean;
+  /** Read large files whole instead of leaving their weights on disk until used. */
+  eager?: boolean;
+  /** Thresholds of lazy loading (defaults: files from 32 MiB, payloads from 64 KiB). */
+  lazy?: { fileBytes?: number; payloadBytes?: number };
 }
 
 /** Loads a model from a path or from bytes. Every failure is a ScalpelError naming the file. */
@@ -41,13 +54,18 @@ export function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): 
   let bytes: Uint8Array;
   let name: string;
   let baseDir: string | undefined;
+  let lazy: { file: LazyFile; payloads: { start: number; end: number }[] } | undefined;
   if (typeof source === "string") {
     name = path.resolve(source);
     baseDir = path.dirname(name);
     try {
       const st = fs.statSync(name);
       if (st.isDirectory()) throw new ScalpelError(name, "is a folder, not an ONNX file");
-      bytes = fs.readFileSync(name);
+      if (!opts.eager && st.size > 0 && st.size >= (opts.lazy?.fileBytes ?? LAZY_FILE_BYTES)) {
+        sniffFile(name);
+        lazy = readStructure(name, opts.lazy?.payloadBytes);
+        bytes = lazy.file.buffer;
+      } else bytes = fs.readFileSync(name);
     } catch (e) {
       if (e instanceof ScalpelError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
@@ -60,7 +78,8 @@ export function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): 
   }
   const proto = parseModelBytes(bytes, name);
   if (!opts.lenient) checkModel(proto, name);
-  const model: Model = { proto, name, baseDir, external: new ExternalDataReader(baseDir, name), byteLength: bytes.byteLength };
+  if (lazy) attachLazyPayloads(proto, allTensors(proto), lazy.file, lazy.payloads);
+  const model: Model = { proto, name, baseDir, external: new ExternalDataReader(baseDir, name), byteLength: bytes.byteLength, lazy: lazy?.file };
   if (!opts.lenient && baseDir !== undefined) checkExternalData(model);
   return model;
 }
@@ -103,6 +122,19 @@ function sniffNotOnnx(bytes: Uint8Array): string | undefined {
     return text ? `is not an ONNX model: it starts with text ("${head.toString("latin1").replace(/\s+/g, " ").trim()}…")` : `is not an ONNX model: its first bytes (${head.subarray(0, 8).toString("hex")}) are not an ONNX protobuf header`;
   }
   return undefined;
+}
+
+function sniffFile(file: string): void {
+  const fd = fs.openSync(file, "r");
+  try {
+    const head = Buffer.alloc(16);
+    const n = fs.readSync(fd, head, 0, 16, 0);
+    if (n === 0) throw new ScalpelError(file, "is empty (0 bytes), not an ONNX model");
+    const notOnnx = sniffNotOnnx(head.subarray(0, n));
+    if (notOnnx) throw new ScalpelError(file, notOnnx);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function parseModelBytes(bytes: Uint8Array, name: string): ModelProto {

@@ -1,0 +1,137 @@
+/**
+ * scoreGroups: per-unit importance of every group = per-member statistics (stats.ts) over the members the
+ * criterion reads, reduced over the group (reduce.ts), normalised per group (normalize.ts). Pure: the same
+ * analysis, weights and options give the same scores.
+ *
+ * Members read by each criterion:
+ *  - l1, l2: producers' out channels, consumers' in channels and normalisation γ (roles out, in, norm-scale);
+ *    biases, running statistics and per-channel constants say little about importance. A group with none of
+ *    those roles uses all its members.
+ *  - bn: the γ of BatchNormalization members only (network slimming); a group without one falls back to L1.
+ *  - fpgm: producers' out filters; a group without one falls back to L1.
+ *  - random: no weights; uniform scores from a stream seeded by (seed, group key).
+ * Out members come first, so the "first" reduction reads the producer.
+ */
+import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
+import { normalizeScores, type Normalization } from "./normalize.ts";
+import { groupRandom } from "./random.ts";
+import { reduceStats, type Reduction } from "./reduce.ts";
+import { axisSums, memberStat, type StatName } from "./stats.ts";
+import type { Weights } from "./weights.ts";
+
+export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
+export type Criterion = (typeof CRITERIA)[number];
+
+export interface ScoreOptions {
+  criterion: Criterion;
+  /** Default "mean". */
+  reduction?: Reduction;
+  /** Default "mean". */
+  normalization?: Normalization;
+  /** Seed of the random criterion (default 1). */
+  seed?: number;
+}
+
+export interface GroupScores {
+  /** Group.id and Group.key of the scored group. */
+  group: number;
+  key: string;
+  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). */
+  criterion: Criterion;
+  /** Normalised score per unit (lower = pruned first); NaN where no member could score the unit. */
+  scores: Float64Array;
+  /** The reduced scores before normalisation. */
+  raw: Float64Array;
+  /** Member tensors that contributed. */
+  members: string[];
+  /** Why a fallback happened, which members could not be read. */
+  notes: string[];
+}
+
+export interface Scores {
+  criterion: Criterion;
+  reduction: Reduction;
+  normalization: Normalization;
+  seed?: number;
+  /** Same order as analysis.groups. */
+  groups: GroupScores[];
+}
+
+const MAGNITUDE_ROLES: readonly MemberRole[] = ["out", "in", "norm-scale"];
+
+function byRole(members: readonly Member[]): Member[] {
+  return [...members.filter((m) => m.role === "out"), ...members.filter((m) => m.role !== "out")];
+}
+
+/** Which members a criterion reads in this group, and the statistic; a fallback note when it cannot apply. */
+function plan(g: Group, criterion: Exclude<Criterion, "random">): { stat: StatName; used: Criterion; members: Member[]; note?: string } {
+  if (criterion === "bn") {
+    const bn = g.members.filter((m) => m.role === "norm-scale" && m.op === "BatchNormalization");
+    if (bn.length) return { stat: "bn", used: "bn", members: bn };
+    return { ...plan(g, "l1"), note: "no BatchNormalization γ in this group: L1 used instead" };
+  }
+  if (criterion === "fpgm") {
+    const out = g.members.filter((m) => m.role === "out");
+    if (out.length) return { stat: "fpgm", used: "fpgm", members: out };
+    return { ...plan(g, "l1"), note: "no producer (out) weight in this group: L1 used instead of FPGM" };
+  }
+  const mag = byRole(g.members.filter((m) => MAGNITUDE_ROLES.includes(m.role)));
+  if (mag.length) return { stat: criterion, used: criterion, members: mag };
+  return { stat: criterion, used: criterion, members: byRole(g.members), note: "no out/in/γ member: every member used" };
+}
+
+/** Per-index sums of a (tensor, dim), shared by the groups of one scoring pass. */
+export type SumsCache = Map<string, ReturnType<typeof axisSums>>;
+
+export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache: SumsCache = new Map()): GroupScores {
+  const reduction = opts.reduction ?? "mean";
+  const normalization = opts.normalization ?? "mean";
+  const notes: string[] = [];
+  let raw: Float64Array;
+  let used: Criterion = opts.criterion;
+  const members: string[] = [];
+  if (g.frozen && !g.frozen.units) {
+    // Nothing here can be pruned: do not spend time (FPGM of a classifier is seconds).
+    raw = new Float64Array(g.units).fill(NaN);
+    notes.push(`frozen (${g.frozen.reason}): not scored`);
+  } else if (opts.criterion === "random") {
+    const rnd = groupRandom(opts.seed ?? 1, g.key);
+    raw = Float64Array.from({ length: g.units }, () => rnd());
+  } else {
+    const p = plan(g, opts.criterion);
+    used = p.used;
+    if (p.note) notes.push(p.note);
+    const stats: Float64Array[] = [];
+    for (const m of p.members) {
+      const w = weights(m.tensor);
+      if (!w) {
+        notes.push(`'${m.tensor}' has no numeric data: skipped`);
+        continue;
+      }
+      let sums: ReturnType<typeof axisSums>;
+      if (p.stat !== "fpgm") {
+        const k = `${m.tensor}\u0000${m.dim}`;
+        if (!cache.has(k)) cache.set(k, axisSums(w, m.dim));
+        sums = cache.get(k);
+      }
+      stats.push(memberStat(w, m, g.units, p.stat, sums));
+      members.push(m.tensor);
+    }
+    raw = reduceStats(stats, g.units, reduction);
+    const unscored = raw.reduce((n, x) => n + (Number.isNaN(x) ? 1 : 0), 0);
+    if (unscored) notes.push(`${unscored} of ${g.units} units have no score (no readable member): never selected`);
+  }
+  return { group: g.id, key: g.key, criterion: used, scores: normalizeScores(raw, normalization), raw, members, notes };
+}
+
+export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: ScoreOptions): Scores {
+  const cache: SumsCache = new Map();
+  return {
+    criterion: opts.criterion,
+    reduction: opts.reduction ?? "mean",
+    normalization: opts.normalization ?? "mean",
+    seed: opts.criterion === "random" ? (opts.seed ?? 1) : opts.seed,
+    groups: analysis.groups.map((g) => scoreGroup(g, weights, opts, cache)),
+  };
+}
+
