@@ -236,6 +236,14 @@ async function handle(page, req) {
     say(`screenshot ${path.relative(root, file)}`);
     return file;
   }
+  if (req.op === "press") {
+    await page.keyboard.press(req.key);
+    return null;
+  }
+  if (req.op === "type") {
+    await page.keyboard.type(req.text, { delay: 10 });
+    return null;
+  }
   const deadline = Date.now() + (req.timeoutMs ?? 10_000);
   for (;;) {
     for (const frame of framesOf(page, req.where)) {
