@@ -53,6 +53,12 @@ const STEPS = [
     outputs: ["arith/reference.json"],
     incremental: true,
   },
+  {
+    // The Fashion-MNIST residual CNN for OBSPA's accuracy tests (BN kept and folded exports).
+    name: "fashion",
+    script: "test/fixtures/fashion/train.py",
+    outputs: ["fashion/fashion.json", "fashion/fashion_bn.onnx", "fashion/fashion_fold.onnx"],
+  },
 ];
 
 function parseArgs(argv) {
