@@ -63,13 +63,13 @@ const STEPS = [
 
 function parseArgs(argv) {
   // A first run on a new machine exports the models the tests name first, then as many others as fit in
-  // the time budget (default 30 min); later runs continue from the cache. --budget 0 exports everything.
+  // the time budget (default 20 min); later runs continue from the cache. --budget 0 exports everything.
   const o = {
     subset: process.env.SCALPEL_FIXTURES || undefined,
     only: undefined,
     steps: undefined,
     install: true,
-    budget: Number(process.env.SCALPEL_FIXTURE_BUDGET_S ?? 1800),
+    budget: Number(process.env.SCALPEL_FIXTURE_BUDGET_S ?? 1200),
     report: false,
   };
   for (let i = 0; i < argv.length; i++) {
