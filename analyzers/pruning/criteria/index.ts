@@ -7,8 +7,8 @@ export { modelWeights, weightsFrom, type WeightArray, type Weights } from "./wei
 export { memberStat, unitStat, axisSums, fpgmStat, FPGM_BUDGET, type FpgmResult, type AxisSums, type StatName } from "./stats.ts";
 export { reduceStats, REDUCTIONS, type Reduction } from "./reduce.ts";
 export { normalizeScores, NORMALIZATIONS, type Normalization } from "./normalize.ts";
-export { scoreGroups, scoreGroup, CRITERIA, type Criterion, type ScoreOptions, type Scores, type GroupScores } from "./score.ts";
-export { selectPlan, selectPlanDetailed, type SelectSettings, type Selection } from "./select.ts";
+export { scoreGroups, scoreGroup, scoresToJSON, checkScoreOptions, CRITERIA, type Criterion, type ScoreOptions, type Scores, type GroupScores } from "./score.ts";
+export { selectPlan, selectPlanDetailed, checkSettings, type SelectSettings, type Selection } from "./select.ts";
 export { randomBaselinePlan } from "./baseline.ts";
 export { CostTracker, costAfter, type Size } from "./cost.ts";
 export { compilePattern, protectedBy } from "./protect.ts";

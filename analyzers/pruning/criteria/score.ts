@@ -13,9 +13,10 @@
  * Out members come first, so the "first" reduction reads the producer.
  */
 import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
-import { normalizeScores, type Normalization } from "./normalize.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { NORMALIZATIONS, normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
-import { reduceStats, type Reduction } from "./reduce.ts";
+import { REDUCTIONS, reduceStats, type Reduction } from "./reduce.ts";
 import { axisSums, fpgmStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
@@ -137,7 +138,18 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
   return { group: g.id, key: g.key, criterion: used, scores: normalizeScores(raw, normalization), raw, members, notes };
 }
 
+/** Options come from users (CLI flags, plan files): refuse unknown names in one clear line. */
+export function checkScoreOptions(where: string, opts: ScoreOptions): void {
+  const check = (what: string, v: string | undefined, allowed: readonly string[]) => {
+    if (v !== undefined && !allowed.includes(v)) throw new ScalpelError(where, `unknown ${what} '${v}'; choose one of ${allowed.join(", ")}`);
+  };
+  check("criterion", opts.criterion, CRITERIA);
+  check("reduction", opts.reduction, REDUCTIONS);
+  check("normalization", opts.normalization, NORMALIZATIONS);
+}
+
 export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: ScoreOptions): Scores {
+  checkScoreOptions(analysis.model.name, opts);
   const cache: SumsCache = new Map();
   return {
     criterion: opts.criterion,
@@ -148,3 +160,18 @@ export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: Sco
   };
 }
 
+
+/** Scores as plain JSON (for plans, the explorer, reports): NaN becomes null. */
+export function scoresToJSON(scores: Scores): {
+  criterion: Criterion;
+  reduction: Reduction;
+  normalization: Normalization;
+  seed?: number;
+  groups: { group: number; key: string; criterion: Criterion; scores: (number | null)[]; members: string[]; notes: string[] }[];
+} {
+  const plain = (a: Float64Array) => Array.from(a, (x) => (Number.isNaN(x) ? null : x));
+  return {
+    ...scores,
+    groups: scores.groups.map((g) => ({ group: g.group, key: g.key, criterion: g.criterion, scores: plain(g.scores), members: g.members, notes: g.notes })),
+  };
+}

@@ -17,7 +17,8 @@
  */
 import type { Group, GroupAnalysis, Plan, PlanSettings, PruneTarget } from "../types.ts";
 import { CostTracker, type Size } from "./cost.ts";
-import { protectedBy } from "./protect.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { compilePattern, protectedBy } from "./protect.ts";
 import type { Scores } from "./score.ts";
 import { indicesOf } from "../types.ts";
 
@@ -127,6 +128,24 @@ function nearestBlocks(c: Candidate, want: number): number {
   return best;
 }
 
+/** Settings come from users (CLI flags, a plan file, the Prune dialog): refuse bad ones in one clear line. */
+export function checkSettings(where: string, s: SelectSettings): void {
+  const bad = (problem: string) => {
+    throw new ScalpelError(where, problem);
+  };
+  if (typeof s.ratio !== "number" || !(s.ratio >= 0 && s.ratio <= 1)) bad(`pruning ratio must be a number in [0, 1], got ${s.ratio}`);
+  if (s.target !== undefined && !["channels", "params", "macs"].includes(s.target)) bad(`target must be channels, params or macs, got '${s.target}'`);
+  if (s.scope !== undefined && !["local", "global"].includes(s.scope)) bad(`scope must be local or global, got '${s.scope}'`);
+  if (s.roundTo !== undefined && !(Number.isInteger(s.roundTo) && s.roundTo >= 1)) bad(`round-to must be a whole number ≥ 1, got ${s.roundTo}`);
+  if (s.maxGroupRatio !== undefined && !(s.maxGroupRatio >= 0 && s.maxGroupRatio <= 1)) bad(`maximum group ratio must be in [0, 1], got ${s.maxGroupRatio}`);
+  for (const p of s.protect ?? [])
+    try {
+      compilePattern(p);
+    } catch (e) {
+      bad(`protect pattern '${p}' is not a valid regular expression (${(e as Error).message})`);
+    }
+}
+
 function costOf(tracker: CostTracker, t: PruneTarget): number {
   return t === "macs" ? tracker.macs : tracker.params;
 }
@@ -135,7 +154,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
   const target = settings.target ?? "channels";
   const scope = settings.scope ?? "local";
   const ratio = settings.ratio;
-  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`ratio must be in [0, 1], got ${ratio}`);
+  checkSettings(analysis.model.name, settings);
   const notes: string[] = [];
   const protectedGroups: Selection["protected"] = [];
   const cands: Candidate[] = [];

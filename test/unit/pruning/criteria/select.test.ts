@@ -140,7 +140,10 @@ describe("criteria: selection", () => {
     const a = ab();
     const other = buildAnalysis([group("X", 4)]);
     assert.throws(() => selectPlan(a, handScores(other, [[0, 1, 2, 3]]), { ratio: 0.5 }), /do not match/);
-    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /ratio/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /hand\.onnx: pruning ratio must be a number in \[0, 1\], got 1\.5/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, roundTo: 0 }), /round-to must be a whole number/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, target: "flops" as never }), /target must be channels, params or macs/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, protect: ["/(/"] }), /protect pattern '\/\(\/' is not a valid regular expression/);
   });
 });
 
