@@ -17,10 +17,10 @@
  */
 import type { Group, GroupAnalysis, Plan, PlanSettings, PruneTarget } from "../types.ts";
 import { CostTracker, type Size } from "./cost.ts";
+import { AxisGuard } from "./guard.ts";
 import { ScalpelError } from "../../onnx/errors.ts";
 import { compilePattern, protectedBy } from "./protect.ts";
 import type { Scores } from "./score.ts";
-import { indicesOf } from "../types.ts";
 
 export interface SelectSettings {
   /** Fraction to remove, in [0, 1]: of units (channels target), of the model's params or of its MACs. */
@@ -69,22 +69,10 @@ function frozenUnits(g: Group): Set<number> {
 
 /** Stops at the first block that would remove every index the group maps on one of its axes. */
 function feasibleBlocks(g: Group, blocks: number[][]): number[][] {
-  const maps = [...g.members.map((m) => m.indices), ...g.rewrites.map((r) => r.indices)];
-  const total = maps.map((map) => {
-    const s = new Set<number>();
-    for (let u = 0; u < g.units; u++) for (const i of indicesOf(map, u)) s.add(i);
-    return s.size;
-  });
-  const gone = maps.map(() => new Set<number>());
+  const guard = new AxisGuard(g);
   const out: number[][] = [];
   for (const b of blocks) {
-    const adds = maps.map((map, k) => {
-      const fresh = new Set<number>();
-      for (const u of b) for (const i of indicesOf(map, u)) if (!gone[k]!.has(i)) fresh.add(i);
-      return fresh;
-    });
-    if (adds.some((f, k) => total[k]! > 0 && gone[k]!.size + f.size >= total[k]!)) break;
-    adds.forEach((f, k) => f.forEach((i) => gone[k]!.add(i)));
+    if (!guard.tryRemove(b)) break;
     out.push(b);
   }
   return out;
