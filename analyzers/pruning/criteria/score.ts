@@ -12,7 +12,7 @@
  *  - random: no weights; uniform scores from a stream seeded by (seed, group key).
  * Out members come first, so the "first" reduction reads the producer.
  */
-import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
+import type { CriterionName, Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
 import { ScalpelError } from "../../onnx/errors.ts";
 import { NORMALIZATIONS, normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
@@ -39,8 +39,9 @@ export interface GroupScores {
   /** Group.id and Group.key of the scored group. */
   group: number;
   key: string;
-  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). */
-  criterion: Criterion;
+  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). Other scorers
+   * (OBSPA) fill Scores with their own name and reuse selectPlan. */
+  criterion: CriterionName;
   /** Normalised score per unit (lower = pruned first); NaN where no member could score the unit. */
   scores: Float64Array;
   /** The reduced scores before normalisation. */
@@ -52,8 +53,9 @@ export interface GroupScores {
 }
 
 export interface Scores {
-  criterion: Criterion;
-  reduction: Reduction;
+  criterion: CriterionName;
+  /** How member statistics were combined; other scorers record their own (e.g. "obs"). */
+  reduction: Reduction | (string & {});
   normalization: Normalization;
   seed?: number;
   /** Same order as analysis.groups. */
@@ -91,7 +93,7 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
   const normalization = opts.normalization ?? "mean";
   const notes: string[] = [];
   let raw: Float64Array;
-  let used: Criterion = opts.criterion;
+  let used: CriterionName = opts.criterion;
   const members: string[] = [];
   if (g.frozen && !g.frozen.units) {
     // Nothing here can be pruned: do not spend time (FPGM of a classifier is seconds).
@@ -163,11 +165,11 @@ export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: Sco
 
 /** Scores as plain JSON (for plans, the explorer, reports): NaN becomes null. */
 export function scoresToJSON(scores: Scores): {
-  criterion: Criterion;
-  reduction: Reduction;
+  criterion: CriterionName;
+  reduction: string;
   normalization: Normalization;
   seed?: number;
-  groups: { group: number; key: string; criterion: Criterion; scores: (number | null)[]; members: string[]; notes: string[] }[];
+  groups: { group: number; key: string; criterion: CriterionName; scores: (number | null)[]; members: string[]; notes: string[] }[];
 } {
   const plain = (a: Float64Array) => Array.from(a, (x) => (Number.isNaN(x) ? null : x));
   return {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  choosePlan,
   costAfter,
   randomBaselinePlan,
   scoreGroups,
@@ -204,5 +205,23 @@ describe("criteria: heads and head-dims on one axis", () => {
     const sel = selectPlanDetailed(a, scoreGroups(a, w, { criterion: "l1" }), { ratio: 0.5 });
     assert.deepEqual(pruned(sel.plan), { "q:heads": [0], "q:head-dims": [1] });
     assert.equal(sel.after.params, 3);
+  });
+});
+
+describe("criteria: choosePlan", () => {
+  it("scores, selects and draws the baseline in one call", () => {
+    const spec: GroupSpec = {
+      key: "c",
+      units: 8,
+      members: [{ tensor: "c.weight", dims: [8, 1], dim: 0, role: "out", values: [5, 1, 7, 3, 8, 2, 6, 4] }],
+    };
+    const a = buildAnalysis([spec]);
+    const w = weightsFrom(tableOf([spec]));
+    const c = choosePlan(a, w, { criterion: "l1", normalization: "max", ratio: 0.5, roundTo: 2, baselineSeed: 9 });
+    assert.deepEqual(c.selection.plan, selectPlan(a, scoreGroups(a, w, { criterion: "l1", normalization: "max" }), { ratio: 0.5, roundTo: 2 }));
+    assert.deepEqual(pruned(c.selection.plan), { c: [1, 3, 5, 7] });
+    assert.deepEqual(c.selection.plan.settings, { ratio: 0.5, target: "channels", scope: "local", roundTo: 2, reduction: "mean", normalization: "max" });
+    assert.equal(c.baseline.groups[0]!.prune.length, 4);
+    assert.deepEqual(c.baseline, randomBaselinePlan(a, c.selection.plan, 9));
   });
 });
