@@ -12,5 +12,5 @@ export { selectPlan, selectPlanDetailed, checkSettings, type SelectSettings, typ
 export { randomBaselinePlan } from "./baseline.ts";
 export { choosePlan, type ChooseOptions, type Choice } from "./choose.ts";
 export { CostTracker, costAfter, type Size } from "./cost.ts";
-export { compilePattern, protectedBy } from "./protect.ts";
+export { compilePattern, matchingPattern, protectedBy } from "./protect.ts";
 export { mulberry32, groupRandom } from "./random.ts";

@@ -71,6 +71,16 @@ describe("criteria: selection", () => {
     assert.deepEqual(Object.keys(pruned(selectPlan(a, s, { ratio: 0.5 }))), ["a", "b"]);
   });
 
+  it("per-group ratios override the ratio for matching groups", () => {
+    const a = buildAnalysis([group("a", 4, 1, "layer1.conv"), group("b", 4, 1, "layer4.conv"), group("c", 4, 1, "layer4.fc")]);
+    const s = handScores(a, [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]);
+    const plan = selectPlan(a, s, { ratio: 0.25, groupRatios: { "layer4.conv": 0.75, "layer4": 0.5 } });
+    assert.deepEqual(pruned(plan), { a: [0], b: [0, 1, 2], c: [0, 1] });
+    assert.deepEqual(plan.settings.groupRatios, { "layer4.conv": 0.75, "layer4": 0.5 });
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, scope: "global", groupRatios: { a: 0.5 } }), /local scope with the channels target only/);
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, groupRatios: { a: 2 } }), /ratio for groups 'a' must be a number in \[0, 1\]/);
+  });
+
   it("maxGroupRatio caps each group", () => {
     const a = buildAnalysis([group("g", 8)]);
     const s = handScores(a, [[7, 6, 5, 4, 3, 2, 1, 0]]);
