@@ -1,7 +1,7 @@
 /**
  * Criteria and selection: unit importance per group (score.ts), a pruning Plan from scores (select.ts),
- * and the random baseline at the same per-group counts (baseline.ts); choosePlan (choose.ts) does all three. Pure functions over a GroupAnalysis
- * and the model's weights (weights.ts).
+ * and the random baseline at the same per-group counts (baseline.ts); choosePlan (choose.ts) does all
+ * three. Pure functions over a GroupAnalysis and the model's weights (weights.ts).
  */
 export { modelWeights, weightsFrom, type WeightArray, type Weights } from "./weights.ts";
 export { memberStat, unitStat, axisSums, fpgmStat, FPGM_BUDGET, type FpgmResult, type AxisSums, type StatName } from "./stats.ts";
