@@ -9,7 +9,7 @@ import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
 import { quickLayout } from "./layout/quick.ts";
-import { initFonts, itemSize } from "./measure.ts";
+import { headerWidth, initFonts, itemSize } from "./measure.ts";
 import { Minimap } from "./minimap.ts";
 import { OverlayController } from "./overlay.ts";
 import { Renderer, type View } from "./render.ts";
@@ -257,7 +257,7 @@ export class ExplorerApp {
   }
 
   private compose(animate: boolean, anchor?: { id: ItemId; before: SceneItem["rect"] | undefined }): void {
-    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts });
+    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts, minExpandedWidth: headerWidth });
     this.scene = scene;
     this.renderer.setScene(scene, animate);
     if (anchor) this.renderer.anchor(anchor.id, anchor.before);
