@@ -2,7 +2,7 @@
  * CLI commands (registered by analyzers/cli.ts):
  *   scalpel ablate MODEL --task add|sub|… --method cama|abp|knockout|zero|mean|resample --layers … [--json]
  *   scalpel af1 MODEL --task … [--tau 0.9] [--json]
- * Each returns an exit code: 0 ok, 1 user error (a ScalpelError), 2 bad usage, 130 cancelled (Ctrl-C).
+ * Each returns an exit code: 0 ok, 2 bad input or usage (a ScalpelError names the file), 130 cancelled (Ctrl-C).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -253,7 +253,7 @@ async function guarded(io: CliIO, body: (signal: AbortSignal) => Promise<number 
     return (await body(ac.signal)) ?? 0;
   } catch (e) {
     if (e instanceof AblationCancelled) return io.err("cancelled"), 130;
-    if (isScalpelError(e)) return io.err(`error: ${e.message}`), 1;
+    if (isScalpelError(e)) return io.err(`scalpel: ${e.message}`), 2;
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return io.err(`error: ${e.message}`), 2;
     throw e;
   } finally {

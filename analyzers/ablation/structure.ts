@@ -178,6 +178,8 @@ export function discoverStructure(g: Graph): Structure {
 
   // --- attention per residual op, then blocks ------------------------------------------------------
   const sites = residualOps.map((op, i) => findAttention(op, prevIndex[i]!));
+  if (sites.every((x) => !x))
+    refuse(`no attention found along the residual stream (${residualOps.length} residual ops, none with a Softmax feeding a MatMul with V or a supported fused attention op)`);
   const blocks: Block[] = [];
   const streamAtBlock: StreamPoint[] = [];
   let pending: { ops: Node[]; attention: AttentionSite } | undefined;
@@ -239,7 +241,6 @@ export function discoverStructure(g: Graph): Structure {
     return false;
   }
 
-  if (blocks.length === 0) refuse("no attention found along the residual stream (no Softmax feeding a MatMul with V, no fused attention op)");
   const floatType = embeddingFloatType(g, tokenInput) ?? DataType.FLOAT;
   const fusedCount = streamAtBlock.filter((s) => s.fusedIn).length;
   notes.push(`${blocks.length} blocks along the residual stream from '${start}'`);

@@ -105,9 +105,10 @@ function sliceBoundsRewrite(ed: ModelEditor, r: Rewrite, analysis: GroupAnalysis
   const i = r.entry!;
   const node = ed.node(r.node);
   const opset = ed.source.opset("");
+  const extra = r.extra as { starts: number[]; ends: number[]; steps: number[] } | undefined;
   const get = (slot: number, attr: string) => (opset < 10 ? attrInts(node, attr)! : readInts(ed, node.input[slot]!).values);
-  const starts = get(1, "starts"), ends = get(2, "ends");
-  const steps = opset >= 10 && node.input[4] ? readInts(ed, node.input[4]!).values : starts.map(() => 1);
+  const starts = extra?.starts ?? get(1, "starts"), ends = extra?.ends ?? get(2, "ends");
+  const steps = extra?.steps ?? (opset >= 10 && node.input[4] ? readInts(ed, node.input[4]!).values : starts.map(() => 1));
   const step = steps[i]!;
   const n = x.size;
   const b = sliceBounds(n, starts[i]!, ends[i]!, step);
@@ -124,11 +125,13 @@ function sliceBoundsRewrite(ed: ModelEditor, r: Rewrite, analysis: GroupAnalysis
     ed.setIntsAttr(r.node, "ends", ne);
     return;
   }
+  // Several entries of one Slice may be rewritten: read back what an earlier rewrite wrote.
   for (const [slot, vals, what] of [[1, ns, "starts"], [2, ne, "ends"]] as const) {
-    const old = node.input[slot]!;
-    const td = readInts(ed, old);
+    const old = ed.node(r.node).input[slot]!;
+    const prev = ed.tensor(old) ? readInts(ed, old).values : undefined;
+    const merged = prev && prev.length === vals.length ? prev.map((v, k) => (k === i ? vals[k]! : v)) : vals;
     candidates.add(old);
-    ed.setInput(r.node, slot, ed.addInitializer(`${r.node}_${what}_pruned`, intData(td.dataType, td.dims, vals)));
+    ed.setInput(r.node, slot, ed.addInitializer(`${r.node}_${what}_pruned`, intData(DataType.INT64, [merged.length], merged)));
   }
 }
 

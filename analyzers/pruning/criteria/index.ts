@@ -4,7 +4,7 @@
  * and the model's weights (weights.ts).
  */
 export { modelWeights, weightsFrom, type WeightArray, type Weights } from "./weights.ts";
-export { memberStat, axisSums, type StatName } from "./stats.ts";
+export { memberStat, unitStat, axisSums, fpgmStat, FPGM_BUDGET, type FpgmResult, type AxisSums, type StatName } from "./stats.ts";
 export { reduceStats, REDUCTIONS, type Reduction } from "./reduce.ts";
 export { normalizeScores, NORMALIZATIONS, type Normalization } from "./normalize.ts";
 export { scoreGroups, scoreGroup, CRITERIA, type Criterion, type ScoreOptions, type Scores, type GroupScores } from "./score.ts";

@@ -16,7 +16,7 @@ import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
 import { normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
 import { reduceStats, type Reduction } from "./reduce.ts";
-import { axisSums, memberStat, type StatName } from "./stats.ts";
+import { axisSums, fpgmStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
 export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
@@ -30,6 +30,8 @@ export interface ScoreOptions {
   normalization?: Normalization;
   /** Seed of the random criterion (default 1). */
   seed?: number;
+  /** FPGM: element operations per member before sampling reference filters (default FPGM_BUDGET). */
+  fpgmBudget?: number;
 }
 
 export interface GroupScores {
@@ -81,7 +83,7 @@ function plan(g: Group, criterion: Exclude<Criterion, "random">): { stat: StatNa
 }
 
 /** Per-index sums of a (tensor, dim), shared by the groups of one scoring pass. */
-export type SumsCache = Map<string, ReturnType<typeof axisSums>>;
+export type SumsCache = Map<string, AxisSums | undefined>;
 
 export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache: SumsCache = new Map()): GroupScores {
   const reduction = opts.reduction ?? "mean";
@@ -103,18 +105,29 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
     if (p.note) notes.push(p.note);
     const stats: Float64Array[] = [];
     for (const m of p.members) {
-      const w = weights(m.tensor);
-      if (!w) {
+      let stat: Float64Array | undefined;
+      if (p.stat === "fpgm") {
+        const w = weights(m.tensor);
+        if (w) {
+          const r = fpgmStat(w, m, g.units, opts.fpgmBudget);
+          stat = r.scores;
+          if (r.sampled) notes.push(`FPGM of '${m.tensor}' estimated against ${r.sampled} sampled filters (layer too large for all pairs)`);
+        }
+      } else {
+        // A tensor is read by several groups (out channels here, in channels there): sum each axis once.
+        const k = `${m.tensor}\u0000${m.dim}`;
+        if (!cache.has(k)) {
+          const w = weights(m.tensor);
+          cache.set(k, w && axisSums(w, m.dim));
+        }
+        const sums = cache.get(k);
+        if (sums) stat = unitStat(sums, m, g.units, p.stat);
+      }
+      if (!stat) {
         notes.push(`'${m.tensor}' has no numeric data: skipped`);
         continue;
       }
-      let sums: ReturnType<typeof axisSums>;
-      if (p.stat !== "fpgm") {
-        const k = `${m.tensor}\u0000${m.dim}`;
-        if (!cache.has(k)) cache.set(k, axisSums(w, m.dim));
-        sums = cache.get(k);
-      }
-      stats.push(memberStat(w, m, g.units, p.stat, sums));
+      stats.push(stat);
       members.push(m.tensor);
     }
     raw = reduceStats(stats, g.units, reduction);

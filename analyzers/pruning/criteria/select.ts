@@ -43,7 +43,8 @@ export interface Selection {
   /** Units removed / units of the candidate groups. */
   removedUnits: number;
   candidateUnits: number;
-  /** Whether the target ratio was reached (false when protection, freezing or limits stop it). */
+  /** Whether the target was reached: params/MACs/global channels, the total; local channels, every candidate
+   * group's share within rounding (false when freezing, roundTo, maxGroupRatio or the axis guard stop it). */
   reached: boolean;
   /** Keys of protected groups, with the pattern that protected them. */
   protected: { key: string; pattern: string }[];
@@ -138,6 +139,8 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
   const notes: string[] = [];
   const protectedGroups: Selection["protected"] = [];
   const cands: Candidate[] = [];
+  /** Local channels target: groups whose limits keep them well short of the ratio. */
+  const short: string[] = [];
   let candidateUnits = 0;
   analysis.groups.forEach((g, i) => {
     const sc = scores.groups[i];
@@ -148,6 +151,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     candidateUnits += g.units;
     const c = candidate(g, sc.scores, settings);
     if (c) cands.push(c);
+    else if (scope === "local" && target === "channels" && Math.round(ratio * g.units) > 0) short.push(g.key);
   });
 
   const chosen = new Map<number, number>(); // candidate index → blocks taken
@@ -162,7 +166,14 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
   let reached = true;
 
   if (scope === "local") {
-    if (target === "channels") localCounts(ratio).forEach((k, ci) => chosen.set(ci, k));
+    if (target === "channels")
+      localCounts(ratio).forEach((k, ci) => {
+        chosen.set(ci, k);
+        const c = cands[ci]!;
+        const all = c.blocks.reduce((a, b) => a + b.length, 0);
+        // Short when even every allowed block leaves it more than half a block below its share.
+        if (k === c.blocks.length && all < ratio * c.g.units - c.blocks[c.blocks.length - 1]!.length / 2) short.push(c.g.key);
+      });
     else {
       // Smallest common ratio whose exact cost reaches the target (cost only falls as r grows).
       const goal = costOf(fresh, target) * (1 - ratio);
@@ -185,7 +196,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     items.sort((a, b) => a.score - b.score || a.ci - b.ci || a.k - b.k);
     const tracker = new CostTracker(analysis);
     const goalUnits = Math.round(ratio * candidateUnits);
-    const goalCost = costOf(tracker, target === "channels" ? "params" : target) * (1 - ratio);
+    const goalCost = target === "channels" ? 0 : costOf(tracker, target) * (1 - ratio);
     let removed = 0;
     const done = () => (target === "channels" ? removed >= goalUnits : costOf(tracker, target) <= goalCost);
     for (const it of items) {
@@ -212,7 +223,10 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     groups.push({ key: c.g.key, id: c.g.id, prune });
   });
   const after = apply(counts).size();
-  if (target === "channels" && scope === "local") reached = true;
+  if (target === "channels" && scope === "local") {
+    reached = short.length === 0;
+    if (short.length) notes.push(`${short.length} groups kept above the ratio by their limits (${short.slice(0, 3).join(", ")}${short.length > 3 ? ", …" : ""})`);
+  }
   if (!reached) notes.push(`target not reached: ${target} ratio ${ratio} asked, limits (protection, freezing, maxGroupRatio, roundTo) stop earlier`);
   if (protectedGroups.length) notes.push(`${protectedGroups.length} protected groups left whole`);
   const pct = (a: number, b: number) => (b ? ((100 * (b - a)) / b).toFixed(1) : "0.0");

@@ -166,14 +166,18 @@ export class RuleContext {
     this.rel.linkRange(a, aStart, b, bStart, count, bStep);
   }
 
-  /** flat ≡ parts (mixed radix, outermost first). Parts of size 1 are dropped; one part left is `same`. */
+  /**
+   * flat ≡ parts (mixed radix, outermost first). Parts of size 1 are dropped; one part left is `same`.
+   * Labels name the unit kind of each part's groups; "reshape" (default) lets the solver tell heads
+   * (blocks of indices) from head-dims (strided single indices) by the producer's index pattern.
+   */
   factor(flat: SpaceId, parts: SpaceId[], labels?: string[]): void {
     const keep: SpaceId[] = [];
     const keepLabels: string[] = [];
     parts.forEach((p, i) => {
       if (this.sizeOf(p) !== 1) {
         keep.push(p);
-        keepLabels.push(labels?.[i] ?? (i === parts.length - 1 ? "head-dim" : "head"));
+        keepLabels.push(labels?.[i] ?? "reshape");
       }
     });
     const flatSize = this.sizeOf(flat);
@@ -225,7 +229,7 @@ export class RuleContext {
       if (p.opType === "Transpose") {
         const perm = permOf(p, this.shapes.types.get(name)?.shape?.length ?? 0);
         ax = perm[ax]!;
-      } else if (p.opType !== "DequantizeLinear" && p.opType !== "Cast" && p.opType !== "Identity") return;
+      } else if (!["DequantizeLinear", "QuantizeLinear", "Cast", "Identity"].includes(p.opType)) return;
       name = p.inputs[0]!;
       if (weightSource(this.graph, name)) {
         const ws = inputSpace(this.graph, this.shapes, this.rel, p, 0, ax);

@@ -51,7 +51,9 @@ describe("criteria: selection", () => {
     plan = selectPlan(a, s, { ratio: 0.3, roundTo: 4 });
     assert.deepEqual(pruned(plan).g, [8, 9]);
     // A group smaller than N is left alone.
-    assert.deepEqual(selectPlan(a, s, { ratio: 0.9, roundTo: 16 }).groups.map((g) => g.key), ["h"]);
+    const small = selectPlanDetailed(a, s, { ratio: 0.9, roundTo: 16 });
+    assert.deepEqual(small.plan.groups.map((g) => g.key), ["h"]);
+    assert.equal(small.reached, false);
   });
 
   it("protected scopes and tensors are left whole; frozen units are never chosen", () => {
@@ -71,7 +73,11 @@ describe("criteria: selection", () => {
   it("maxGroupRatio caps each group", () => {
     const a = buildAnalysis([group("g", 8)]);
     const s = handScores(a, [[7, 6, 5, 4, 3, 2, 1, 0]]);
-    assert.deepEqual(pruned(selectPlan(a, s, { ratio: 0.75, maxGroupRatio: 0.25 })).g, [6, 7]);
+    const sel = selectPlanDetailed(a, s, { ratio: 0.75, maxGroupRatio: 0.25 });
+    assert.deepEqual(pruned(sel.plan).g, [6, 7]);
+    assert.equal(sel.reached, false);
+    assert.match(sel.plan.note!, /1 groups kept above the ratio/);
+    assert.ok(selectPlanDetailed(a, s, { ratio: 0.25, maxGroupRatio: 0.25 }).reached);
   });
 
   it("never removes every index a group maps on one axis", () => {
@@ -155,5 +161,45 @@ describe("criteria: random baseline", () => {
     // From settings: local counts equal any criterion's.
     const fromSettings = randomBaselinePlan(a, { ratio: 0.25 }, 5);
     assert.deepEqual(fromSettings.groups.map((g) => g.prune.length), selectPlan(a, s, { ratio: 0.25 }).groups.map((g) => g.prune.length));
+  });
+});
+
+describe("criteria: heads and head-dims on one axis", () => {
+  // A [4, 3] projection: 2 heads of 2 dims. Heads remove rows {0,1} / {2,3}; head-dims rows {0,2} / {1,3}.
+  const build = () => {
+    const a = buildAnalysis([
+      {
+        key: "q:heads",
+        units: 2,
+        unitKind: "head",
+        members: [{ tensor: "q.weight", dims: [4, 3], dim: 0, role: "out", indices: { flat: [0, 1, 2, 3], offsets: [0, 2, 4] } }],
+      },
+    ]);
+    const heads = a.groups[0]!;
+    a.groups.push({
+      ...heads,
+      id: 1,
+      key: "q:head-dims",
+      unitKind: "head-dim",
+      members: [{ ...heads.members[0]!, indices: { flat: [0, 2, 1, 3], offsets: [0, 2, 4] } }],
+    });
+    return a;
+  };
+  const w = weightsFrom({ "q.weight": { dims: [4, 3], values: [1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 0, 0] } });
+
+  it("scores a head over all its rows", () => {
+    const s = scoreGroups(build(), w, { criterion: "l1", normalization: "none" });
+    // Head 0: rows 0, 1 → 3 + 6; head 1: rows 2, 3 → 9 + 0. Dim 0: rows 0, 2 → 12; dim 1: rows 1, 3 → 6.
+    assert.deepEqual([...s.groups[0]!.scores], [9, 9]);
+    assert.deepEqual([...s.groups[1]!.scores], [12, 6]);
+  });
+
+  it("merges removals of both groups on the shared axis when costing", () => {
+    const a = build();
+    // Head 1 (rows 2, 3) and dim 1 (rows 1, 3): rows 1, 2, 3 go, 1 row of 3 params stays.
+    assert.equal(costAfter(a, new Map([[0, [1]], [1, [1]]])).params, 3);
+    const sel = selectPlanDetailed(a, scoreGroups(a, w, { criterion: "l1" }), { ratio: 0.5 });
+    assert.deepEqual(pruned(sel.plan), { "q:heads": [0], "q:head-dims": [1] });
+    assert.equal(sel.after.params, 3);
   });
 });

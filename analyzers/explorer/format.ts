@@ -1,0 +1,37 @@
+/** Formatting shared by the host and the webview (pure, no DOM, no Node). */
+import type { JsonDim } from "./types.ts";
+
+/** [1, 64, "batch", null] → "1×64×batch×?"; scalars "scalar"; unknown rank "". */
+export function formatShape(shape: readonly JsonDim[] | null | undefined): string {
+  if (!shape) return "";
+  if (shape.length === 0) return "scalar";
+  return shape.map((d) => (d === null || d === undefined ? "?" : String(d))).join("×");
+}
+
+/** 11689512 → "11.7M"; 1.8e9 → "1.8G"; 512 → "512". */
+export function formatCount(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return "—";
+  const a = Math.abs(n);
+  const units: [number, string][] = [
+    [1e12, "T"],
+    [1e9, "G"],
+    [1e6, "M"],
+    [1e3, "k"],
+  ];
+  for (const [v, u] of units) if (a >= v) return `${trim((n / v).toFixed(a / v >= 100 ? 0 : a / v >= 10 ? 1 : 2))}${u}`;
+  return String(Math.round(n * 100) / 100);
+}
+
+function trim(s: string): string {
+  return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
+}
+
+/** A number for a table cell: up to 4 significant digits, exponent for tiny/huge values. */
+export function formatNumber(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e6 || a < 1e-3) return x.toExponential(3).replace(/\.?0+e/, "e");
+  return trim(x.toPrecision(4));
+}

@@ -1,0 +1,147 @@
+/**
+ * Main-thread side of the layout worker: one request in flight at a time so the user's request can
+ * overtake background prefetches; results cached by key (group id + sizes).
+ */
+import type { GroupLayout, LayoutRequest } from "./elkGraph.ts";
+
+interface Job {
+  req: LayoutRequest;
+  priority: number;
+  resolve: (l: GroupLayout) => void;
+  reject: (e: Error) => void;
+}
+
+interface Port {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: { id: number; layout?: GroupLayout; error?: string } }) => void) | null;
+}
+
+export class LayoutClient {
+  private port: Port | undefined;
+  private readonly cache = new Map<string, GroupLayout>();
+  private readonly waiting = new Map<string, Promise<GroupLayout>>();
+  private queue: Job[] = [];
+  private busy: { id: number; job: Job } | undefined;
+  private nextId = 1;
+  /** "worker" or "main thread" (CSP refused the worker). */
+  mode = "worker";
+  totalMs = 0;
+  count = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly nonce: string | undefined,
+  ) {}
+
+  /** Starts the worker and ELK's one-time initialisation while the page fetches its first data. */
+  warmUp(): void {
+    void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
+  }
+
+  /** Forgets every layout (the model changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  cached(key: string): GroupLayout | undefined {
+    return this.cache.get(key);
+  }
+
+  /** priority: 0 = the user is waiting, 1 = prefetch. */
+  layout(req: LayoutRequest, priority = 0): Promise<GroupLayout> {
+    const hit = this.cache.get(req.key);
+    if (hit) return Promise.resolve(hit);
+    const w = this.waiting.get(req.key);
+    if (w) {
+      if (priority === 0) for (const j of this.queue) if (j.req.key === req.key) j.priority = 0;
+      return w;
+    }
+    const p = new Promise<GroupLayout>((resolve, reject) => {
+      this.queue.push({ req, priority, resolve, reject });
+    });
+    this.waiting.set(req.key, p);
+    this.pump();
+    return p;
+  }
+
+  private answered = false;
+
+  private ensurePort(): Port {
+    if (this.port) return this.port;
+    try {
+      const url = URL.createObjectURL(new Blob([this.source], { type: "text/javascript" }));
+      const w = new Worker(url);
+      this.port = w as unknown as Port;
+      w.onerror = (e) => {
+        e.preventDefault();
+        // Refused before it ever answered (a CSP without worker-src blob:): run on this thread instead.
+        if (!this.answered) this.switchToMainThread();
+        else this.fail(`layout worker failed: ${e.message}`);
+      };
+    } catch {
+      this.port = this.mainThreadPort();
+    }
+    this.port.onmessage = (e) => this.onResult(e.data);
+    return this.port;
+  }
+
+  private switchToMainThread(): void {
+    (this.port as unknown as Worker | undefined)?.terminate?.();
+    this.port = this.mainThreadPort();
+    this.port.onmessage = (e) => this.onResult(e.data);
+    if (this.busy) this.port.postMessage({ id: this.busy.id, req: this.busy.job.req });
+  }
+
+  /** Runs the worker's code on this thread with a stand-in scope, through a nonce'd script. */
+  private mainThreadPort(): Port {
+    this.mode = "main thread";
+    const client = this;
+    const inner: Port = { postMessage: () => undefined, onmessage: null };
+    const scope = {
+      postMessage: (m: unknown) => setTimeout(() => client.port?.onmessage?.({ data: m as { id: number } })),
+      onmessage: null as Port["onmessage"],
+    };
+    (globalThis as { __scalpelLayoutScope?: unknown }).__scalpelLayoutScope = scope;
+    const s = document.createElement("script");
+    if (this.nonce) s.nonce = this.nonce;
+    s.textContent = this.source;
+    document.head.appendChild(s);
+    inner.postMessage = (m: unknown) => setTimeout(() => (scope.onmessage as unknown as (e: { data: unknown }) => void)?.({ data: m }));
+    return inner;
+  }
+
+  private pump(): void {
+    if (this.busy || this.queue.length === 0) return;
+    let best = 0;
+    for (let i = 1; i < this.queue.length; i++) if (this.queue[i]!.priority < this.queue[best]!.priority) best = i;
+    const job = this.queue.splice(best, 1)[0]!;
+    const id = this.nextId++;
+    this.busy = { id, job };
+    this.ensurePort().postMessage({ id, req: job.req });
+  }
+
+  private onResult(m: { id: number; layout?: GroupLayout; error?: string }): void {
+    this.answered = true;
+    if (!this.busy || this.busy.id !== m.id) return;
+    const { job } = this.busy;
+    this.busy = undefined;
+    this.waiting.delete(job.req.key);
+    if (m.layout) {
+      this.cache.set(job.req.key, m.layout);
+      this.totalMs += m.layout.ms;
+      this.count++;
+      job.resolve(m.layout);
+    } else job.reject(new Error(m.error ?? "layout failed"));
+    this.pump();
+  }
+
+  private fail(message: string): void {
+    const all = [...this.queue, ...(this.busy ? [this.busy.job] : [])];
+    this.queue = [];
+    this.busy = undefined;
+    for (const j of all) {
+      this.waiting.delete(j.req.key);
+      j.reject(new Error(message));
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * How the explorer reaches its host. Three hosts speak the same protocol (webviews/protocol.ts):
+ *  - VS Code: `acquireVsCodeApi().postMessage` and window "message" events;
+ *  - the standalone report: the explorer index is embedded in the page and an ExplorerSession runs here;
+ *  - the test/bench server: POST /rpc for requests, server-sent events on /events for pushes.
+ * Also where the UI state is kept (VS Code's getState/setState, else the history entry).
+ */
+import { ExplorerSession } from "../../analyzers/explorer/session.ts";
+import type { ExplorerIndex } from "../../analyzers/explorer/explorerIndex.ts";
+import type { ExplorerMethod, ExplorerParams, ExplorerResult, OverlayInput, TensorStats } from "../../analyzers/explorer/types.ts";
+import { PROTOCOL_VERSION, type HostEvent, type ToWebview, type WebviewEvent } from "../protocol.ts";
+
+export interface Transport {
+  readonly kind: "vscode" | "embedded" | "http";
+  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>>;
+  onEvent(cb: (e: HostEvent) => void): void;
+  notify(e: WebviewEvent): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
+
+/** What the standalone report embeds in `<script type="application/json" id="scalpel-data">`. */
+export interface EmbeddedData {
+  index: ExplorerIndex;
+  overlays?: OverlayInput[];
+  /** Precomputed statistics of stored weights, by tensor name. */
+  stats?: Record<string, TensorStats>;
+}
+
+class VsCodeTransport implements Transport {
+  readonly kind = "vscode";
+  private readonly api = acquireVsCodeApi();
+  private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private listeners: ((e: HostEvent) => void)[] = [];
+
+  constructor() {
+    window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
+      const m = ev.data;
+      if (!m || typeof m !== "object") return;
+      if (m.kind === "response") {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.ok) p.resolve(m.result as never);
+        else p.reject(new Error(m.error));
+      } else if (m.kind === "event") for (const l of this.listeners) l(m.event);
+    });
+  }
+
+  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.api.postMessage({ kind: "request", id, method, params });
+    });
+  }
+
+  onEvent(cb: (e: HostEvent) => void): void {
+    this.listeners.push(cb);
+  }
+
+  notify(e: WebviewEvent): void {
+    this.api.postMessage({ kind: "event", event: e });
+  }
+
+  getState(): unknown {
+    return this.api.getState();
+  }
+
+  setState(s: unknown): void {
+    this.api.setState(s);
+  }
+}
+
+/** History-entry state: survives a reload of the same tab, starts fresh in a new one. */
+abstract class PageState {
+  getState(): unknown {
+    return (history.state as { scalpel?: unknown } | null)?.scalpel;
+  }
+
+  setState(s: unknown): void {
+    try {
+      history.replaceState({ ...(history.state ?? {}), scalpel: s }, "");
+    } catch {
+      // Some sandboxed pages forbid history access; state then lives only as long as the page.
+    }
+  }
+}
+
+class EmbeddedTransport extends PageState implements Transport {
+  readonly kind = "embedded";
+  private readonly session: ExplorerSession;
+
+  constructor(data: EmbeddedData) {
+    super();
+    const stats = data.stats;
+    this.session = new ExplorerSession(data.index, {
+      overlays: data.overlays,
+      stats: stats
+        ? (name) => {
+            const s = stats[name];
+            if (!s) throw new Error(`statistics of '${name}' were not embedded in this report`);
+            return s;
+          }
+        : undefined,
+    });
+  }
+
+  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
+    await Promise.resolve();
+    const fn = this.session[method] as (p: ExplorerParams<M>) => ExplorerResult<M> | Promise<ExplorerResult<M>>;
+    return fn.call(this.session, params);
+  }
+
+  onEvent(): void {}
+
+  notify(e: WebviewEvent): void {
+    window.dispatchEvent(new CustomEvent("scalpel-event", { detail: e }));
+  }
+}
+
+class HttpTransport extends PageState implements Transport {
+  readonly kind = "http";
+
+  constructor(private readonly base: string) {
+    super();
+  }
+
+  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
+    const res = await fetch(`${this.base}rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method, params }) });
+    const body = (await res.json()) as { ok: boolean; result?: ExplorerResult<M>; error?: string };
+    if (!body.ok) throw new Error(body.error ?? `request ${method} failed`);
+    return body.result!;
+  }
+
+  onEvent(cb: (e: HostEvent) => void): void {
+    const es = new EventSource(`${this.base}events`);
+    es.onmessage = (ev) => cb(JSON.parse(ev.data) as HostEvent);
+  }
+
+  notify(e: WebviewEvent): void {
+    window.dispatchEvent(new CustomEvent("scalpel-event", { detail: e }));
+    void fetch(`${this.base}notify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(e) }).catch(() => undefined);
+  }
+}
+
+export function pickTransport(): Transport {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="scalpel-transport"]')?.content;
+  if (meta === "vscode" || (!meta && typeof acquireVsCodeApi === "function")) return new VsCodeTransport();
+  const dataEl = document.getElementById("scalpel-data");
+  if (meta === "embedded" || (!meta && dataEl)) {
+    if (!dataEl?.textContent) throw new Error("the page has no embedded model data");
+    return new EmbeddedTransport(JSON.parse(dataEl.textContent) as EmbeddedData);
+  }
+  return new HttpTransport(document.querySelector<HTMLMetaElement>('meta[name="scalpel-base"]')?.content ?? "./");
+}
+
+export const READY: WebviewEvent = { type: "ready", protocol: PROTOCOL_VERSION };
