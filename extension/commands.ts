@@ -123,9 +123,6 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
   // Not wired yet: each waits for its engine API (see the extension's report). They say so plainly
   // instead of pretending to work.
   const pending: [string, string, string][] = [
-    ["onnxScalpel.runAblation", "Run CAMA/ABP Ablation", "the ablation engine"],
-    ["onnxScalpel.findAf1", "Find AF1 Subgraph", "the ablation engine"],
-    ["onnxScalpel.attentionKnockout", "Attention Knockout", "the ablation engine"],
     ["onnxScalpel.applyPlan", "Apply Plan", "the pruning engine's plan format"],
   ];
   for (const [id, title, needs] of pending) {

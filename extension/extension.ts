@@ -4,6 +4,7 @@
  * loads in the worker thread when a model is opened or a command runs.
  */
 import * as vscode from "vscode";
+import { registerAblationCommands } from "./ablationCommands.ts";
 import { AssociatedModels } from "./associatedModel.ts";
 import { PythonModuleLensProvider } from "./codeLens.ts";
 import { ErrorReporter, type ErrorReport } from "./errors.ts";
@@ -13,6 +14,7 @@ import { MODEL_VIEW_TYPE, ModelEditorProvider, type ModelState, type ModelView }
 import { ModelTreeProvider, type TreeNode } from "./modelTree.ts";
 import { ModelStatusBar } from "./statusBar.ts";
 import { runWithProgress } from "./progress.ts";
+import { ReportPanel } from "./reports/reportPanel.ts";
 import { EngineWorker } from "./worker/client.ts";
 import type { JobName, JobParams, JobResult } from "./worker/protocol.ts";
 
@@ -26,6 +28,8 @@ export interface ScalpelApi {
   readonly tree: ModelTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly codeLens: PythonModuleLensProvider;
+  /** Report webviews (ablations, prunes). */
+  readonly reports: typeof ReportPanel;
   /** Runs an engine job behind a cancellable progress notification (as the commands do). */
   runWithProgress<K extends JobName>(title: string, job: K, params: JobParams<K>): Thenable<JobResult<K>>;
 }
@@ -51,9 +55,11 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
     editors.onDidRender(() => statusBar.update()),
   );
   registerCommands(context, { log, errors, editors, tree, treeView, engine });
+  registerAblationCommands(context, { log, errors, editors, engine, extensionUri: context.extensionUri });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);
   return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree, treeView, codeLens,
+    reports: ReportPanel,
     runWithProgress: (title, job, params) => runWithProgress(engine, log, title, job, params),
   };
 }
