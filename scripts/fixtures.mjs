@@ -35,6 +35,14 @@ const APT_PACKAGES = [
  */
 const STEPS = [
   {
+    // The Fashion-MNIST classifier of the OBSPA tests and bench (a few minutes on one CPU thread).
+    name: "fashion",
+    script: "test/fixtures/fashion/train.py",
+    args: () => [],
+    outputs: ["fashion/fashion.json"],
+    incremental: true,
+  },
+  {
     name: "torchvision",
     script: "test/fixtures/export_torchvision.py",
     args: (o) => [
