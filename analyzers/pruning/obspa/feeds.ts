@@ -65,6 +65,7 @@ function indexRange(graph: Graph, input: string): number | undefined {
  * batch; a fixed first dimension is respected (one run per that many samples).
  */
 export function syntheticFeeds(graph: Graph, opts: SyntheticOptions): FeedSource {
+  if (!(Number.isInteger(opts.samples) && opts.samples > 0)) throw new RangeError(`synthetic samples must be a positive integer, got ${opts.samples}`);
   const seed = opts.seed ?? 1;
   const specs = graph.inputs.map((name) => {
     const type = graph.declaredTypes.get(name);

@@ -11,7 +11,7 @@ import { attrFloat, attrInt, attrInts } from "../../graph/attrs.ts";
 import type { Graph, Node } from "../../graph/graph.ts";
 import { readTensor, toFloat64 } from "../../onnx/tensor.ts";
 import { DiagonalHessian, type LayerHessian } from "./hessian.ts";
-import { groupColumns, splitWeight, biasValues, type WeightLayer } from "./layers.ts";
+import { groupColumns, splitWeight, biasValues, storedWeight, type WeightLayer } from "./layers.ts";
 import type { DampingOptions } from "./linalg.ts";
 
 /** Per-channel moments of a value along its channel axis (axis 1, or the last axis of a rank-2 tensor). */
@@ -175,7 +175,10 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
     const c = channelsOf(name);
     if (c) out.set(name, { mean: new Float64Array(c).fill(opts.inputMean ?? 0), variance: new Float64Array(c).fill(opts.inputVariance ?? 1), origin: "propagated" });
   }
-  const weightOf = (name: string | undefined) => (name ? graph.weight(name) : undefined);
+  const weightOf = (name: string | undefined) => {
+    const stored = storedWeight(graph, name);
+    return stored ? graph.weight(stored) : undefined;
+  };
   const values = (name: string) => toFloat64(readTensor(graph.model, weightOf(name)!));
   for (const node of graph.nodes) {
     if (node.domain !== "") continue;

@@ -1,0 +1,112 @@
+/**
+ * OBSPA as a criterion of the pruning pipeline: scores in the criteria's `Scores` shape (so selectPlan,
+ * global thresholds and reports treat it like L1 or BN), the Hessian source recorded in the plan, and the
+ * compensation as applyPlan's hook (computed beforehand: the hook itself is synchronous).
+ */
+import type { Graph } from "../../graph/graph.ts";
+import type { Model } from "../../onnx/model.ts";
+import { fromNumbers, setTensorData } from "../../onnx/tensor.ts";
+import { normalizeScores, type Normalization } from "../criteria/normalize.ts";
+import type { Criterion, GroupScores, Scores } from "../criteria/score.ts";
+import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "../types.ts";
+import { ObspaSession, type CompensationResult, type ObspaOptions } from "./obspa.ts";
+
+export { ObspaSession, type ObspaOptions, type ObspaScores, type CompensationResult, type HessianSource, type LayerReport } from "./obspa.ts";
+export { syntheticFeeds, arrayFeeds, type FeedSource, type Feeds } from "./feeds.ts";
+export { calibrationFeeds, type CalibrationOptions, type ImagePreprocess } from "./calibration.ts";
+export type { ProgressEvent, Timing } from "./collect.ts";
+
+export interface ObspaCriterionOptions extends ObspaOptions {
+  /** Per-group normalisation of the unit scores (default "mean", like the other criteria). */
+  normalization?: Normalization;
+}
+
+/** The plan's record of how the Hessians were made, so the same plan can be recomputed. */
+export function hessianSpec(opts: ObspaOptions): HessianSpec {
+  const spec: HessianSpec = { source: opts.source, damping: opts.lambda ?? 0.01 };
+  if (opts.source === "synthetic") {
+    spec.seed = opts.seed ?? 1;
+    spec.samples = opts.samples ?? 64;
+  }
+  if (opts.source === "calibration") spec.samples = opts.feeds?.samples;
+  if (opts.sequential) spec.sequential = true;
+  return spec;
+}
+
+/**
+ * OBSPA scores of every group, in the criteria's shape. Consumers' OBS costs and producers' energies are
+ * summed per unit (the reduction of OBSPA is the sum: each term is an error in its own layer's output).
+ */
+export async function scoreObspa(
+  model: Model,
+  graph: Graph,
+  analysis: GroupAnalysis,
+  opts: ObspaCriterionOptions,
+): Promise<{ scores: Scores; session: ObspaSession }> {
+  const session = new ObspaSession(model, graph, analysis.groups, opts);
+  const result = await session.scores();
+  const normalization = opts.normalization ?? "mean";
+  const groups: GroupScores[] = analysis.groups.map((g) => {
+    const raw = result.units.get(g.id) ?? new Float64Array(g.units).fill(NaN);
+    const members = [...(result.members.get(g.id)?.keys() ?? [])].map((i) => g.members[i]!.tensor);
+    const notes: string[] = [];
+    if (!result.units.has(g.id)) notes.push(g.frozen ? `frozen (${g.frozen.reason}): not scored` : "no weight layer to score");
+    else if (members.length === 0) {
+      // No Conv/Gemm/MatMul member: the group's units cost nothing OBSPA can see; keep them comparable.
+      notes.push("no consumer or producer weight layer: OBSPA score is 0");
+    }
+    // "obspa" is a criterion name of plans (CriterionName); the criteria module's own union lists its built-ins.
+    return { group: g.id, key: g.key, criterion: "obspa" as Criterion, scores: normalizeScores(raw, normalization), raw, members, notes };
+  });
+  const scores: Scores = { criterion: "obspa" as Criterion, reduction: "sum", normalization, groups };
+  if (opts.source === "synthetic") scores.seed = opts.seed ?? 1;
+  return { scores, session };
+}
+
+/** Adds OBSPA's record (Hessian source, compensation settings) to a plan selected from its scores. */
+export function recordObspa(plan: Plan, opts: ObspaOptions): Plan {
+  return {
+    ...plan,
+    criterion: "obspa",
+    hessian: hessianSpec(opts),
+    compensation: { method: "obs", bias: opts.biasCompensation !== false, sequential: !!opts.sequential },
+  };
+}
+
+/** The units a plan removes, by group id. */
+export function plannedUnits(analysis: GroupAnalysis, plan: Plan): Map<number, number[]> {
+  const byKey = new Map(analysis.groups.map((g) => [g.key, g]));
+  const out = new Map<number, number[]>();
+  for (const pg of plan.groups) {
+    const g = byKey.get(pg.key);
+    if (g && pg.prune.length) out.set(g.id, [...new Set([...(out.get(g.id) ?? []), ...pg.prune])].sort((a, b) => a - b));
+  }
+  return out;
+}
+
+/** applyPlan's hook writing precomputed compensated tensors into the copy being pruned. */
+export function compensator(result: CompensationResult): Compensator {
+  return (ctx) => {
+    for (const [name, t] of result.tensors) {
+      const tp = ctx.tensor(name);
+      if (!tp) continue;
+      setTensorData(tp, { dataType: t.dataType, dims: t.dims, data: fromNumbers(t.dataType, t.values) });
+    }
+  };
+}
+
+/** Options that reproduce a plan's OBSPA settings (the caller supplies calibration data when needed). */
+export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): ObspaOptions {
+  const h = plan.hessian;
+  if (!h) throw new Error("the plan records no Hessian source (it was not made by OBSPA)");
+  const comp = plan.compensation as { bias?: boolean; sequential?: boolean } | undefined;
+  return {
+    source: h.source,
+    seed: h.seed,
+    samples: h.samples,
+    lambda: h.damping,
+    sequential: h.sequential ?? comp?.sequential,
+    biasCompensation: comp?.bias ?? true,
+    ...extra,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * OBSPA end to end on the trained Fashion-MNIST classifier: scores in the criteria's shape, selection,
+ * compensation through applyPlan's hook, the plan's record, reproducibility, cancellation, and the pieces
+ * that make the data-free sources (BatchNorm-calibrated synthetic inputs, closed-form moments).
+ */
+import assert from "node:assert/strict";
+import { buildGraph } from "../../../analyzers/graph/graph.ts";
+import { inferShapes, withExtraOutputs } from "../../../analyzers/graph/shapes/index.ts";
+import { encodeBytes, loadModel, readTensor, toFloat64 } from "../../../analyzers/onnx/index.ts";
+import { ModelProtoSchema } from "onnx-buf";
+import { applyPlan } from "../../../analyzers/pruning/apply/index.ts";
+import { selectPlan } from "../../../analyzers/pruning/criteria/index.ts";
+import { findGroups } from "../../../analyzers/pruning/groups/index.ts";
+import { compensator, optionsFromPlan, plannedUnits, recordObspa, scoreObspa, ObspaSession } from "../../../analyzers/pruning/obspa/index.ts";
+import { withBatchStatistics } from "../../../analyzers/pruning/obspa/batchStats.ts";
+import { gaussianRandom, syntheticFeeds } from "../../../analyzers/pruning/obspa/feeds.ts";
+import { functionMoments, reluMoments, propagateMoments } from "../../../analyzers/pruning/obspa/moments.ts";
+import { weightLayers } from "../../../analyzers/pruning/obspa/layers.ts";
+import { imageBatch } from "../../../analyzers/data/evaluate.ts";
+import { FASHION_MNIST_DIR, readMnistSplit } from "../../../analyzers/data/idx.ts";
+import { createSession, createSessionFromBytes, ort } from "../../../analyzers/runtime/ort.ts";
+import type { Model } from "../../../analyzers/onnx/model.ts";
+import { fashionModelPath, fashionPreprocess, requireFashion } from "../../fixtures/fashion/index.ts";
+
+describe("OBSPA on the Fashion-MNIST classifier", function () {
+  this.timeout(600_000);
+  requireFashion();
+  const model = loadModel(fashionModelPath("bn"));
+  const graph = buildGraph(model);
+  const shapes = inferShapes(graph);
+  const analysis = findGroups(graph, shapes);
+  const test = readMnistSplit(FASHION_MNIST_DIR, "test");
+  const N = 500;
+  const images = new ort.Tensor("float32", imageBatch(test, 0, N, fashionPreprocess()), [N, 1, 28, 28]);
+
+  async function logits(m: Model): Promise<Float32Array> {
+    const s = await createSession(m);
+    const out = await s.run({ input: images });
+    await s.release();
+    return out.logits!.data as Float32Array;
+  }
+  const relErr = (a: Float32Array, b: Float32Array) => {
+    let num = 0, den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i]! - b[i]!) ** 2;
+      den += b[i]! ** 2;
+    }
+    return Math.sqrt(num / den);
+  };
+
+  it("identity source: the score is half the squared norm of the consumers' input columns (magnitude)", async () => {
+    const { scores } = await scoreObspa(model, graph, analysis, { source: "identity", normalization: "none" });
+    const g = analysis.groups.find((x) => x.key.startsWith("layer1.conv1"))!;
+    const consumer = g.members.find((m) => m.role === "in")!;
+    const w = toFloat64(readTensor(model, graph.weight(consumer.tensor)!));
+    const [, cin, kh, kw] = readTensor(model, graph.weight(consumer.tensor)!).dims;
+    const gs = scores.groups.find((s) => s.key === g.key)!;
+    assert.equal(gs.criterion, "obspa");
+    for (let u = 0; u < g.units; u++) {
+      const c = consumer.indices.flat[u]!;
+      let sq = 0;
+      for (let o = 0; o < w.length / (cin! * kh! * kw!); o++) for (let t = 0; t < kh! * kw!; t++) sq += w[(o * cin! + c) * kh! * kw! + t]! ** 2;
+      assert.ok(Math.abs(gs.raw[u]! - sq / 2) <= 1e-9 * sq, `unit ${u}: ${gs.raw[u]} vs ${sq / 2}`);
+    }
+  });
+
+  it("synthetic source: compensation brings the pruned logits closer to the original than plain removal", async () => {
+    const opts = { source: "synthetic" as const, samples: 32 };
+    const { scores, session } = await scoreObspa(model, graph, analysis, opts);
+    const plan = recordObspa(selectPlan(analysis, scores, { ratio: 0.3 }), opts);
+    assert.deepEqual(plan.hessian, { source: "synthetic", seed: 1, samples: 32, damping: 0.01 });
+    const comp = await session.compensation(plannedUnits(analysis, plan));
+    assert.ok(comp.compensated.length > 0);
+    assert.deepEqual(comp.notes, [], "every consumer compensated, biases absorbed by BatchNorm");
+    const base = await logits(model);
+    const plain = relErr(await logits(applyPlan(model, analysis, plan)), base);
+    const compensated = relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) })), base);
+    assert.ok(compensated < 0.8 * plain, `relative logit error ${compensated} with compensation vs ${plain} without`);
+
+    // The plan alone reproduces the same compensation (same seed, same samples).
+    const again = new ObspaSession(model, graph, analysis.groups, optionsFromPlan(plan));
+    const comp2 = await again.compensation(plannedUnits(analysis, plan));
+    for (const [name, t] of comp.tensors) assert.deepEqual(comp2.tensors.get(name)!.values, t.values, name);
+  });
+
+  it("sequential compensation runs wave by wave and gives a valid, closer model", async () => {
+    const opts = { source: "synthetic" as const, samples: 32, sequential: true };
+    const { scores, session } = await scoreObspa(model, graph, analysis, opts);
+    const plan = selectPlan(analysis, scores, { ratio: 0.3 });
+    const comp = await session.compensation(plannedUnits(analysis, plan));
+    const base = await logits(model);
+    const pruned = applyPlan(model, analysis, plan, { compensate: compensator(comp) });
+    const err = relErr(await logits(pruned), base);
+    const plain = relErr(await logits(applyPlan(model, analysis, plan)), base);
+    assert.ok(err < 0.8 * plain, `sequential ${err} vs plain ${plain}`);
+  });
+
+  it("reports progress and honours cancellation", async () => {
+    const events: string[] = [];
+    const ac = new AbortController();
+    const s = new ObspaSession(model, graph, analysis.groups, {
+      source: "synthetic",
+      samples: 64,
+      onProgress: (e) => {
+        events.push(e.phase);
+        if (e.phase === "activations" && e.done === 2) ac.abort(new Error("stop"));
+      },
+      signal: ac.signal,
+    });
+    await assert.rejects(s.scores(), /stop/);
+    assert.deepEqual(events, ["activations", "activations"]);
+  });
+
+  it("BatchNorm calibration: after every BN, synthetic activations have the BN's β and γ² per channel", async () => {
+    const bn = graph.nodes.find((n) => n.opType === "BatchNormalization")!;
+    const { proto, rewritten } = withBatchStatistics(graph, shapes);
+    assert.equal(rewritten, graph.nodes.filter((n) => n.opType === "BatchNormalization").length);
+    const copy = withExtraOutputs(proto, [bn.outputs[0]!]);
+    const s = await createSessionFromBytes(encodeBytes(ModelProtoSchema, copy), "copy", undefined);
+    const feeds = syntheticFeeds(graph, { samples: 8, batch: 8 });
+    for await (const f of feeds.batches()) {
+      const y = (await s.run(f, [bn.outputs[0]!]))[bn.outputs[0]!]!;
+      const [n, c, h, w] = y.dims as number[];
+      const data = y.data as Float32Array;
+      const gamma = toFloat64(readTensor(model, graph.weight(bn.inputs[1]!)!));
+      const beta = toFloat64(readTensor(model, graph.weight(bn.inputs[2]!)!));
+      for (let ch = 0; ch < c!; ch++) {
+        let s1 = 0, s2 = 0;
+        for (let i = 0; i < n!; i++) for (let p = 0; p < h! * w!; p++) s1 += data[(i * c! + ch) * h! * w! + p]!;
+        const mean = s1 / (n! * h! * w!);
+        for (let i = 0; i < n!; i++) for (let p = 0; p < h! * w!; p++) s2 += (data[(i * c! + ch) * h! * w! + p]! - mean) ** 2;
+        assert.ok(Math.abs(mean - beta[ch]!) < 1e-4, `channel ${ch} mean ${mean} vs β ${beta[ch]}`);
+        assert.ok(Math.abs(s2 / (n! * h! * w!) - gamma[ch]! ** 2) < 1e-3 * (1 + gamma[ch]! ** 2), `channel ${ch} variance`);
+      }
+    }
+    await s.release();
+  });
+
+  it("closed-form moments: rectified Gaussian against quadrature and Monte Carlo; BN resets", () => {
+    const g = gaussianRandom(9);
+    for (const [mu, v] of [[0, 1], [0.7, 2], [-1.5, 0.5]] as const) {
+      const [m1, var1] = reluMoments(mu, v);
+      let s1 = 0, s2 = 0;
+      const n = 200_000;
+      for (let i = 0; i < n; i++) {
+        const x = Math.max(0, mu + Math.sqrt(v) * g());
+        s1 += x;
+        s2 += x * x;
+      }
+      assert.ok(Math.abs(m1 - s1 / n) < 0.01, `mean for N(${mu}, ${v})`);
+      assert.ok(Math.abs(var1 - (s2 / n - (s1 / n) ** 2)) < 0.02, `variance for N(${mu}, ${v})`);
+      const [q1, q2] = functionMoments(Math.tanh, mu, v);
+      let t1 = 0, t2 = 0;
+      for (let i = 0; i < n; i++) {
+        const x = Math.tanh(mu + Math.sqrt(v) * g());
+        t1 += x;
+        t2 += x * x;
+      }
+      assert.ok(Math.abs(q1 - t1 / n) < 0.01 && Math.abs(q2 - (t2 / n - (t1 / n) ** 2)) < 0.01, `tanh moments for N(${mu}, ${v})`);
+    }
+    // In the BN model, the value after the first BN + ReLU has the rectified moments of N(β, γ²·var/(var+ε)).
+    const moments = propagateMoments(graph, weightLayers(graph));
+    const bn = graph.nodes.find((n) => n.opType === "BatchNormalization")!;
+    const relu = graph.consumers(bn.outputs[0]!)[0]!.node;
+    assert.equal(relu.opType, "Relu");
+    const m = moments.get(relu.outputs[0]!)!;
+    assert.equal(m.origin, "bn");
+    const gamma = toFloat64(readTensor(model, graph.weight(bn.inputs[1]!)!));
+    const beta = toFloat64(readTensor(model, graph.weight(bn.inputs[2]!)!));
+    const rv = toFloat64(readTensor(model, graph.weight(bn.inputs[4]!)!));
+    const [e1] = reluMoments(beta[0]!, (gamma[0]! ** 2 * rv[0]!) / (rv[0]! + 1e-5));
+    assert.ok(Math.abs(m.mean[0]! - e1) < 1e-12);
+  });
+});
