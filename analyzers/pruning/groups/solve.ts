@@ -120,16 +120,6 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   }
   const elem = (s: SpaceId, i: number) => base[cls[s]!]! + i;
   const hasElems = (s: SpaceId) => base[cls[s]!]! >= 0;
-  /** Class of an element (classes are in increasing base order). */
-  const classOfElem = (e: number): number => {
-    let lo = 0, hi = classes.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (base[classes[mid]!]! <= e) lo = mid;
-      else hi = mid - 1;
-    }
-    return classes[lo]!;
-  };
 
   // ---- 3. elements: links and terms ------------------------------------------------------------
   const uf = new UnionFind(total);
@@ -153,6 +143,8 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     }
   };
   const partLabel = new Map<number, string>();
+  /** Unit-kind label of the factor part each element came from (resolved per root after unification). */
+  const elemLabel = new Map<number, string>();
   for (const f of rel.factors) {
     if (!hasElems(f.flat) || f.parts.some((p) => !hasElems(p))) continue;
     const radices = f.parts.map((p) => spaces[p]!.size);
@@ -168,7 +160,10 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
         rem = Math.floor(rem / radices[d]!);
       }
       const t = new Int32Array(radices.length);
-      for (let d = 0; d < radices.length; d++) t[d] = elem(f.parts[d]!, digits[d]!);
+      for (let d = 0; d < radices.length; d++) {
+        t[d] = elem(f.parts[d]!, digits[d]!);
+        if (!elemLabel.has(t[d]!)) elemLabel.set(t[d]!, f.labels[d]!);
+      }
       const x = elem(f.flat, i);
       const rx = uf.find(x);
       const tx = terms.get(rx);
@@ -227,6 +222,13 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     else for (const l of expand(r)) f(l);
   };
 
+  const rootLabel = new Map<number, string>();
+  for (const [e, l] of elemLabel) {
+    const r = rootOf[e]!;
+    const cur = rootLabel.get(r);
+    if (cur === undefined || cur === "channel" || (cur === "reshape" && l !== "channel")) rootLabel.set(r, l);
+  }
+
   // ---- 5. frozen units -------------------------------------------------------------------------
   const reasons: Reason[] = [];
   const frozenOf = new Int32Array(total).fill(-1);
@@ -275,6 +277,11 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   // ---- 6. groups of units ----------------------------------------------------------------------
   const producerClass = new Set<number>();
   for (const p of rel.producers) if (hasElems(p)) producerClass.add(cls[p]!);
+  const rootInProducer = new Set<number>();
+  for (const c of producerClass) for (let i = 0; i < classSize(c); i++) {
+    const r = rootOf[base[c]! + i]!;
+    if (!hasTerm[r]) rootInProducer.add(r);
+  }
   const guf = new UnionFind(total);
   for (const c of classes) {
     // Units meet in a group where they sit side by side in one producer's output, or in one digit of a
@@ -610,9 +617,9 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   };
 
   function unitKindOf(leaf: number): UnitKind {
-    const c = classOfElem(leaf);
-    if (producerClass.has(c)) return "channel";
-    return (partLabel.get(c) as UnitKind | undefined) ?? "channel";
+    // A unit is a channel when a producer's own index is it; else it is named by the factor digit it is.
+    if (rootInProducer.has(leaf)) return "channel";
+    return (rootLabel.get(leaf) as UnitKind | undefined) ?? "channel";
   }
 }
 
