@@ -430,7 +430,8 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   graph.nodes.forEach((node, i) => {
     const macs = metrics.perNode[i]?.macs ?? 0;
     if (macs <= 0) return;
-    const sp = [...new Set((macSpaces.get(i) ?? []).filter(touched))];
+    // Each factor counts, even when two factors are the same axis (a conv whose input and output channels are one residual stream).
+    const sp = (macSpaces.get(i) ?? []).filter(touched);
     cost.ops.push({ node: node.name, macs, axes: sp.map(axisId) });
   });
 
@@ -457,7 +458,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     }
   }
   const macBySpace = new Map<SpaceId, number>();
-  for (const op of rel.macOps) for (const s of new Set(op.spaces)) macBySpace.set(s, (macBySpace.get(s) ?? 0) + (metrics.perNode[op.node]?.macs ?? 0));
+  for (const op of rel.macOps) for (const s of op.spaces) macBySpace.set(s, (macBySpace.get(s) ?? 0) + (metrics.perNode[op.node]?.macs ?? 0));
   const extraAxes: { axis: number; indices: IndexMap }[][] = groupList.map(() => []);
   const listed: Set<number>[] = groupList.map(() => new Set());
   for (let gi = 0; gi < G; gi++) for (const m of members[gi]!) listed[gi]!.add(m.axis);
