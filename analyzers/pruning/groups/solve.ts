@@ -328,7 +328,11 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (seenProducerClass.has(c)) continue;
     seenProducerClass.add(c);
     const b = base[c]!;
-    for (let i = 0; i < classSize(c); i++) eachLeaf(b + i, (l) => void assign(l, p));
+    for (let i = 0, n = classSize(c); i < n; i++) {
+      const r = rootOf[b + i]!;
+      if (!hasTerm[r]) assign(r, p);
+      else for (const l of expand(r)) assign(l, p);
+    }
   }
 
   // ---- 7. index maps, per class (every space of a class has the same indices) ------------------
@@ -341,14 +345,22 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (m) return m;
     m = new Map();
     const b = base[c]!;
-    for (let i = 0; i < classSize(c); i++) {
-      eachLeaf(b + i, (l) => {
-        const gi = assign(l, -1);
-        if (gi < 0) return;
-        let arr = m!.get(gi);
-        if (!arr) m!.set(gi, (arr = []));
-        arr.push(unitOfLeaf[l]!, i);
-      });
+    let lastGi = -1;
+    let lastArr: number[] | undefined;
+    const add = (l: number, i: number) => {
+      const gi = assign(l, -1);
+      if (gi < 0) return;
+      if (gi !== lastGi) {
+        lastArr = m!.get(gi);
+        if (!lastArr) m!.set(gi, (lastArr = []));
+        lastGi = gi;
+      }
+      lastArr!.push(unitOfLeaf[l]!, i);
+    };
+    for (let i = 0, n = classSize(c); i < n; i++) {
+      const r = rootOf[b + i]!;
+      if (!hasTerm[r]) add(r, i);
+      else for (const l of expand(r)) add(l, i);
     }
     classPairs.set(c, m);
     return m;
@@ -415,7 +427,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
       const dims = tensorDims(t);
       if (!FLOAT_TYPES.has(t.dataType) || dims.reduce((a, b) => a * b, 1) < 2) return;
       const ax = dims.map((_, d) => {
-        const s = rel.lookup(`w\u0000${node.index}\u0000${slot}\u0000${d}`);
+        const s = rel.lookupWeight(node.index, slot, d);
         return s !== undefined && touched(s) ? axisId(s) : -1;
       });
       cost.weights.push({ tensor: src, dims, axes: ax });
@@ -566,23 +578,37 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
 
   // Frozen channels per producing axis.
   const frozenList: FrozenChannels[] = [];
+  // Per class once (every producer space of a class has the same indices).
+  const frozenOfClass = new Map<number, { count: number; reason?: Reason; gid?: number }>();
+  const single = new Int32Array(1);
   for (const p of producers) {
     const sp = spaces[p]!;
-    const b = base[cls[p]!]!;
-    let count = 0;
-    let reason: Reason | undefined;
-    let gid: number | undefined;
-    for (let i = 0; i < sp.size; i++) {
-      let removable = false;
-      eachLeaf(b + i, (l) => {
-        const gi = groupOfLeaf[l]!;
-        if (gi >= 0 && gid === undefined) gid = idOf[gi];
-        const ri = frozenOf[l]!;
-        if (ri < 0 && gi >= 0) removable = true;
-        else if (ri >= 0) reason ??= reasons[ri];
-      });
-      if (!removable) count++;
+    const c = cls[p]!;
+    let fc0 = frozenOfClass.get(c);
+    if (!fc0) {
+      const b = base[c]!;
+      fc0 = { count: 0 };
+      for (let i = 0; i < sp.size; i++) {
+        let removable = false;
+        const r = rootOf[b + i]!;
+        let ls: Int32Array;
+        if (hasTerm[r]) ls = expand(r);
+        else {
+          single[0] = r;
+          ls = single;
+        }
+        for (const l of ls) {
+          const gi = groupOfLeaf[l]!;
+          if (gi >= 0 && fc0.gid === undefined) fc0.gid = idOf[gi];
+          const ri = frozenOf[l]!;
+          if (ri < 0 && gi >= 0) removable = true;
+          else if (ri >= 0) fc0.reason ??= reasons[ri];
+        }
+        if (!removable) fc0.count++;
+      }
+      frozenOfClass.set(c, fc0);
     }
+    const { count, reason, gid } = fc0;
     if (count === 0) continue;
     const node = graph.nodes[sp.node]!;
     const fc: FrozenChannels = { tensor: sp.tensor, node: node.name, op: node.opType, dim: sp.axis, channels: count, reason: reason?.text ?? "not in any group" };
