@@ -61,6 +61,14 @@ const STEPS = [
     outputs: ["arith/reference.json"],
     incremental: true,
   },
+  {
+    // Small transformers for the pruning tests: a GQA decoder (RMSNorm, RoPE, SwiGLU) and a tiny ViT.
+    name: "transformers",
+    script: "test/fixtures/transformers/export_transformers.py",
+    args: () => [],
+    outputs: ["transformers/gqa_decoder.onnx", "transformers/vit_tiny.onnx"],
+    incremental: true,
+  },
 ];
 
 function parseArgs(argv) {

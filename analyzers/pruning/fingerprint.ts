@@ -10,22 +10,26 @@ import type { ModelFingerprint } from "./types.ts";
 import path from "node:path";
 
 export function fingerprint(graph: Graph, metrics: Metrics): ModelFingerprint {
-  const h = createHash("sha256");
   const g = graph.proto;
-  for (const t of g.initializer) h.update(`I${t.name}|${t.dataType}|${t.dims.join(",")}\n`);
-  for (const i of g.input) h.update(`in${i.name}\n`);
-  for (const o of g.output) h.update(`out${o.name}\n`);
+  const parts: string[] = [];
+  for (const t of g.initializer) parts.push(`I${t.name}|${t.dataType}|${t.dims.join(",")}`);
+  for (const i of g.input) parts.push(`in${i.name}`);
+  for (const o of g.output) parts.push(`out${o.name}`);
+  const dec = new TextDecoder();
   for (const n of g.node) {
-    h.update(`N${n.domain}|${n.opType}|${n.input.join(",")}|${n.output.join(",")}`);
+    let line = `N${n.domain}|${n.opType}|${n.input.join(",")}|${n.output.join(",")}`;
     for (const a of n.attribute) {
-      h.update(`|${a.name}=${a.i}/${a.f}/${a.ints.join(",")}/${a.floats.join(",")}/${new TextDecoder().decode(a.s)}`);
-      if (a.t) h.update(`/t${a.t.dataType}:${a.t.dims.join(",")}`);
+      line += `|${a.name}=${a.i}/${a.f}`;
+      if (a.ints.length) line += `/${a.ints.join(",")}`;
+      if (a.floats.length) line += `/${a.floats.join(",")}`;
+      if (a.s.length) line += `/${dec.decode(a.s)}`;
+      if (a.t) line += `/t${a.t.dataType}:${a.t.dims.join(",")}`;
     }
-    h.update("\n");
+    parts.push(line);
   }
   return {
     name: path.basename(graph.model.name),
-    structure: h.digest("hex").slice(0, 16),
+    structure: createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16),
     nodes: graph.nodes.length,
     params: metrics.params,
     macs: metrics.macs,

@@ -46,6 +46,7 @@ export interface PruneJobReport {
 
 export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<PruneJobReport> {
   const progress = opts.onProgress ?? (() => {});
+  if (!opts.overwrite && fs.existsSync(opts.out)) throw new ScalpelError(opts.out, "already exists; refusing to overwrite it (use --force to replace it)");
   const t0 = performance.now();
   progress("analysing");
   const a = await analyzeModel(file);

@@ -346,7 +346,7 @@ export function permOf(node: Node, rank: number): number[] {
 
 /** The space of an activation value's axis. */
 export function valueSpace(graph: Graph, shapes: ShapeMap, rel: Relations, name: string, axis: number): SpaceId {
-  return rel.space(`a\u0000${name}\u0000${axis}`, () => {
+  return rel.activationSpace(name, axis, () => {
     const shape = shapes.types.get(name)?.shape;
     return { kind: "activation", tensor: name, axis, size: dimSize(shape?.[axis]), node: graph.producer(name)?.index ?? -1 };
   });
@@ -357,7 +357,7 @@ export function inputSpace(graph: Graph, shapes: ShapeMap, rel: Relations, node:
   const name = node.inputs[i]!;
   const src = weightSource(graph, name);
   if (!src) return valueSpace(graph, shapes, rel, name, axis);
-  return rel.space(`w\u0000${node.index}\u0000${i}\u0000${axis}`, () => {
+  return rel.weightSpace(node.index, i, axis, () => {
     const t = graph.weight(src)!;
     const dims = tensorDims(t);
     return { kind: "weight", tensor: src, alias: src !== name ? name : undefined, axis, size: dims[axis] ?? NaN, node: node.index, slot: i, dims, dataType: t.dataType };

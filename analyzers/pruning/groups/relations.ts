@@ -102,6 +102,11 @@ export class Relations {
   /** Op types no rule knows, with the nodes. */
   readonly unsupported = new Map<string, string[]>();
 
+  /** Activation spaces by (value id, axis), weight-use spaces by (node, slot, axis): numeric keys. */
+  private readonly activation = new Map<number, SpaceId>();
+  private readonly weightUse = new Map<number, SpaceId>();
+  private readonly valueIds = new Map<string, number>();
+
   space(key: string, make: () => SpaceInfo): SpaceId {
     let id = this.keys.get(key);
     if (id === undefined) {
@@ -112,8 +117,31 @@ export class Relations {
     return id;
   }
 
-  lookup(key: string): SpaceId | undefined {
-    return this.keys.get(key);
+  activationSpace(value: string, axis: number, make: () => SpaceInfo): SpaceId {
+    let v = this.valueIds.get(value);
+    if (v === undefined) this.valueIds.set(value, (v = this.valueIds.size));
+    const key = v * 256 + axis;
+    let id = this.activation.get(key);
+    if (id === undefined) {
+      id = this.spaces.push(make()) - 1;
+      this.activation.set(key, id);
+    }
+    return id;
+  }
+
+  weightSpace(node: number, slot: number, axis: number, make: () => SpaceInfo): SpaceId {
+    const key = (node * 4096 + slot) * 256 + axis;
+    let id = this.weightUse.get(key);
+    if (id === undefined) {
+      id = this.spaces.push(make()) - 1;
+      this.weightUse.set(key, id);
+    }
+    return id;
+  }
+
+  /** The space of a weight read by `node` at `slot`, when a rule created it. */
+  lookupWeight(node: number, slot: number, axis: number): SpaceId | undefined {
+    return this.weightUse.get((node * 4096 + slot) * 256 + axis);
   }
 
   same(a: SpaceId, b: SpaceId): void {

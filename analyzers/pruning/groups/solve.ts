@@ -120,16 +120,6 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   }
   const elem = (s: SpaceId, i: number) => base[cls[s]!]! + i;
   const hasElems = (s: SpaceId) => base[cls[s]!]! >= 0;
-  /** Class of an element (classes are in increasing base order). */
-  const classOfElem = (e: number): number => {
-    let lo = 0, hi = classes.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (base[classes[mid]!]! <= e) lo = mid;
-      else hi = mid - 1;
-    }
-    return classes[lo]!;
-  };
 
   // ---- 3. elements: links and terms ------------------------------------------------------------
   const uf = new UnionFind(total);
@@ -153,6 +143,8 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     }
   };
   const partLabel = new Map<number, string>();
+  /** Unit-kind label of the factor part each element came from (resolved per root after unification). */
+  const elemLabel = new Map<number, string>();
   for (const f of rel.factors) {
     if (!hasElems(f.flat) || f.parts.some((p) => !hasElems(p))) continue;
     const radices = f.parts.map((p) => spaces[p]!.size);
@@ -168,7 +160,10 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
         rem = Math.floor(rem / radices[d]!);
       }
       const t = new Int32Array(radices.length);
-      for (let d = 0; d < radices.length; d++) t[d] = elem(f.parts[d]!, digits[d]!);
+      for (let d = 0; d < radices.length; d++) {
+        t[d] = elem(f.parts[d]!, digits[d]!);
+        if (!elemLabel.has(t[d]!)) elemLabel.set(t[d]!, f.labels[d]!);
+      }
       const x = elem(f.flat, i);
       const rx = uf.find(x);
       const tx = terms.get(rx);
@@ -227,6 +222,13 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     else for (const l of expand(r)) f(l);
   };
 
+  const rootLabel = new Map<number, string>();
+  for (const [e, l] of elemLabel) {
+    const r = rootOf[e]!;
+    const cur = rootLabel.get(r);
+    if (cur === undefined || cur === "channel" || (cur === "reshape" && l !== "channel")) rootLabel.set(r, l);
+  }
+
   // ---- 5. frozen units -------------------------------------------------------------------------
   const reasons: Reason[] = [];
   const frozenOf = new Int32Array(total).fill(-1);
@@ -275,6 +277,11 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   // ---- 6. groups of units ----------------------------------------------------------------------
   const producerClass = new Set<number>();
   for (const p of rel.producers) if (hasElems(p)) producerClass.add(cls[p]!);
+  const rootInProducer = new Set<number>();
+  for (const c of producerClass) for (let i = 0; i < classSize(c); i++) {
+    const r = rootOf[base[c]! + i]!;
+    if (!hasTerm[r]) rootInProducer.add(r);
+  }
   const guf = new UnionFind(total);
   for (const c of classes) {
     // Units meet in a group where they sit side by side in one producer's output, or in one digit of a
@@ -321,7 +328,11 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (seenProducerClass.has(c)) continue;
     seenProducerClass.add(c);
     const b = base[c]!;
-    for (let i = 0; i < classSize(c); i++) eachLeaf(b + i, (l) => void assign(l, p));
+    for (let i = 0, n = classSize(c); i < n; i++) {
+      const r = rootOf[b + i]!;
+      if (!hasTerm[r]) assign(r, p);
+      else for (const l of expand(r)) assign(l, p);
+    }
   }
 
   // ---- 7. index maps, per class (every space of a class has the same indices) ------------------
@@ -334,14 +345,22 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (m) return m;
     m = new Map();
     const b = base[c]!;
-    for (let i = 0; i < classSize(c); i++) {
-      eachLeaf(b + i, (l) => {
-        const gi = assign(l, -1);
-        if (gi < 0) return;
-        let arr = m!.get(gi);
-        if (!arr) m!.set(gi, (arr = []));
-        arr.push(unitOfLeaf[l]!, i);
-      });
+    let lastGi = -1;
+    let lastArr: number[] | undefined;
+    const add = (l: number, i: number) => {
+      const gi = assign(l, -1);
+      if (gi < 0) return;
+      if (gi !== lastGi) {
+        lastArr = m!.get(gi);
+        if (!lastArr) m!.set(gi, (lastArr = []));
+        lastGi = gi;
+      }
+      lastArr!.push(unitOfLeaf[l]!, i);
+    };
+    for (let i = 0, n = classSize(c); i < n; i++) {
+      const r = rootOf[b + i]!;
+      if (!hasTerm[r]) add(r, i);
+      else for (const l of expand(r)) add(l, i);
     }
     classPairs.set(c, m);
     return m;
@@ -408,7 +427,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
       const dims = tensorDims(t);
       if (!FLOAT_TYPES.has(t.dataType) || dims.reduce((a, b) => a * b, 1) < 2) return;
       const ax = dims.map((_, d) => {
-        const s = rel.lookup(`w\u0000${node.index}\u0000${slot}\u0000${d}`);
+        const s = rel.lookupWeight(node.index, slot, d);
         return s !== undefined && touched(s) ? axisId(s) : -1;
       });
       cost.weights.push({ tensor: src, dims, axes: ax });
@@ -423,7 +442,8 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   graph.nodes.forEach((node, i) => {
     const macs = metrics.perNode[i]?.macs ?? 0;
     if (macs <= 0) return;
-    const sp = [...new Set((macSpaces.get(i) ?? []).filter(touched))];
+    // Each factor counts, even when two factors are the same axis (a conv whose input and output channels are one residual stream).
+    const sp = (macSpaces.get(i) ?? []).filter(touched);
     cost.ops.push({ node: node.name, macs, axes: sp.map(axisId) });
   });
 
@@ -450,7 +470,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     }
   }
   const macBySpace = new Map<SpaceId, number>();
-  for (const op of rel.macOps) for (const s of new Set(op.spaces)) macBySpace.set(s, (macBySpace.get(s) ?? 0) + (metrics.perNode[op.node]?.macs ?? 0));
+  for (const op of rel.macOps) for (const s of op.spaces) macBySpace.set(s, (macBySpace.get(s) ?? 0) + (metrics.perNode[op.node]?.macs ?? 0));
   const extraAxes: { axis: number; indices: IndexMap }[][] = groupList.map(() => []);
   const listed: Set<number>[] = groupList.map(() => new Set());
   for (let gi = 0; gi < G; gi++) for (const m of members[gi]!) listed[gi]!.add(m.axis);
@@ -558,23 +578,37 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
 
   // Frozen channels per producing axis.
   const frozenList: FrozenChannels[] = [];
+  // Per class once (every producer space of a class has the same indices).
+  const frozenOfClass = new Map<number, { count: number; reason?: Reason; gid?: number }>();
+  const single = new Int32Array(1);
   for (const p of producers) {
     const sp = spaces[p]!;
-    const b = base[cls[p]!]!;
-    let count = 0;
-    let reason: Reason | undefined;
-    let gid: number | undefined;
-    for (let i = 0; i < sp.size; i++) {
-      let removable = false;
-      eachLeaf(b + i, (l) => {
-        const gi = groupOfLeaf[l]!;
-        if (gi >= 0 && gid === undefined) gid = idOf[gi];
-        const ri = frozenOf[l]!;
-        if (ri < 0 && gi >= 0) removable = true;
-        else if (ri >= 0) reason ??= reasons[ri];
-      });
-      if (!removable) count++;
+    const c = cls[p]!;
+    let fc0 = frozenOfClass.get(c);
+    if (!fc0) {
+      const b = base[c]!;
+      fc0 = { count: 0 };
+      for (let i = 0; i < sp.size; i++) {
+        let removable = false;
+        const r = rootOf[b + i]!;
+        let ls: Int32Array;
+        if (hasTerm[r]) ls = expand(r);
+        else {
+          single[0] = r;
+          ls = single;
+        }
+        for (const l of ls) {
+          const gi = groupOfLeaf[l]!;
+          if (gi >= 0 && fc0.gid === undefined) fc0.gid = idOf[gi];
+          const ri = frozenOf[l]!;
+          if (ri < 0 && gi >= 0) removable = true;
+          else if (ri >= 0) fc0.reason ??= reasons[ri];
+        }
+        if (!removable) fc0.count++;
+      }
+      frozenOfClass.set(c, fc0);
     }
+    const { count, reason, gid } = fc0;
     if (count === 0) continue;
     const node = graph.nodes[sp.node]!;
     const fc: FrozenChannels = { tensor: sp.tensor, node: node.name, op: node.opType, dim: sp.axis, channels: count, reason: reason?.text ?? "not in any group" };
@@ -610,9 +644,9 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   };
 
   function unitKindOf(leaf: number): UnitKind {
-    const c = classOfElem(leaf);
-    if (producerClass.has(c)) return "channel";
-    return (partLabel.get(c) as UnitKind | undefined) ?? "channel";
+    // A unit is a channel when a producer's own index is it; else it is named by the factor digit it is.
+    if (rootInProducer.has(leaf)) return "channel";
+    return (rootLabel.get(leaf) as UnitKind | undefined) ?? "channel";
   }
 }
 
