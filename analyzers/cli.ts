@@ -12,8 +12,10 @@ import { EXIT_INPUT, EXIT_INTERNAL, UsageError, type CliIO, type Command } from 
 import { inspectCommand } from "./cli/inspect.ts";
 import { rewriteCommand } from "./cli/rewrite.ts";
 import { ablateCommand, af1Command } from "./cli/ablation.ts";
+import { groupsCommand } from "./cli/groups.ts";
+import { pruneCommand } from "./cli/prune.ts";
 
-export const commands: Command[] = [inspectCommand, rewriteCommand, ablateCommand, af1Command];
+export const commands: Command[] = [inspectCommand, rewriteCommand, groupsCommand, pruneCommand, ablateCommand, af1Command];
 
 export function registerCommand(c: Command): void {
   commands.push(c);

@@ -428,6 +428,7 @@ class IndexBuilder {
         if (v < 0) continue;
         let q = p;
         for (const c of this.values[v]!.consumers) {
+          if (!this.isShown(c)) continue;
           const qc = pos.get(c);
           if (qc !== undefined && qc > q) q = qc;
         }

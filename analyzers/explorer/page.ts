@@ -19,19 +19,21 @@ export interface WebviewPageOptions {
   connectSrc?: string;
   /** "vscode" (default) or "http" (test server). */
   transport?: "vscode" | "http";
+  /** Leave worker-src out of the CSP (tests the explorer's main-thread fallback). */
+  noWorkers?: boolean;
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** The CSP the explorer needs: scripts by nonce only, the layout worker from a Blob URL, no remote content. */
-export function explorerCsp(cspSource: string, nonce: string, connectSrc?: string): string {
+export function explorerCsp(cspSource: string, nonce: string, connectSrc?: string, noWorkers = false): string {
   return [
     "default-src 'none'",
     `img-src ${cspSource} data: blob:`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `font-src ${cspSource} data:`,
     `script-src 'nonce-${nonce}'`,
-    "worker-src blob:",
+    noWorkers ? "" : "worker-src blob:",
     connectSrc ? `connect-src ${connectSrc}` : "",
   ]
     .filter(Boolean)
@@ -43,7 +45,7 @@ export function explorerWebviewHtml(o: WebviewPageOptions): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${esc(explorerCsp(o.cspSource, o.nonce, o.connectSrc))}">
+<meta http-equiv="Content-Security-Policy" content="${esc(explorerCsp(o.cspSource, o.nonce, o.connectSrc, o.noWorkers))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="scalpel-transport" content="${o.transport ?? "vscode"}">
 <link rel="icon" href="data:,">
@@ -143,6 +145,14 @@ const LIGHT = `
 --vscode-sideBarSectionHeader-background: #00000000; --vscode-sideBarSectionHeader-foreground: #3b3b3b; --vscode-sideBarSectionHeader-border: #61616130; --vscode-sideBarTitle-foreground: #6f6f6f;
 --vscode-settings-textInputBackground: #ffffff; --vscode-settings-textInputForeground: #3b3b3b; --vscode-settings-textInputBorder: #cecece;
 --vscode-settings-checkboxBackground: #ffffff; --vscode-progressBar-background: #0e70c0; --vscode-sideBar-background: #ffffff;`;
+const HIGH_CONTRAST = `
+--vscode-foreground: #ffffff; --vscode-editor-background: #000000; --vscode-editor-foreground: #ffffff;
+--vscode-descriptionForeground: #ffffff; --vscode-focusBorder: #f38518; --vscode-contrastBorder: #6fc3df; --vscode-contrastActiveBorder: #f38518;
+--vscode-panel-border: #6fc3df; --vscode-editorWidget-background: #0c141f; --vscode-editorWidget-border: #6fc3df;
+--vscode-textLink-foreground: #21a6ff; --vscode-list-activeSelectionBackground: #000000; --vscode-list-hoverBackground: #000000;
+--vscode-input-background: #000000; --vscode-input-border: #6fc3df; --vscode-settings-textInputBackground: #000000; --vscode-settings-textInputBorder: #6fc3df;
+--vscode-settings-dropdownBackground: #000000; --vscode-settings-dropdownBorder: #6fc3df; --vscode-sideBar-background: #000000;`;
 export const THEME_DEFAULTS = `:root{${DARK}}
-@media (prefers-color-scheme: light){body.standalone:not(.vscode-dark){${LIGHT}}}
-body.standalone.vscode-light{${LIGHT}}`;
+@media (prefers-color-scheme: light){body.standalone:not(.vscode-dark):not(.vscode-high-contrast){${LIGHT}}}
+body.standalone.vscode-light{${LIGHT}}
+body.standalone.vscode-high-contrast{${HIGH_CONTRAST}}`;

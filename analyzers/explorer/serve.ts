@@ -22,7 +22,7 @@ export interface ServedExplorer {
   close(): Promise<void>;
 }
 
-export async function serveExplorer(session: ExplorerSession, opts: { port?: number; assetsDir?: string; title?: string } = {}): Promise<ServedExplorer> {
+export async function serveExplorer(session: ExplorerSession, opts: { port?: number; assetsDir?: string; title?: string; noWorkers?: boolean } = {}): Promise<ServedExplorer> {
   const assets = readExplorerAssets(opts.assetsDir ?? explorerAssetsDir());
   const clients = new Set<http.ServerResponse>();
   const events: unknown[] = [];
@@ -39,7 +39,7 @@ export async function serveExplorer(session: ExplorerSession, opts: { port?: num
       return send(
         200,
         "text/html; charset=utf-8",
-        explorerWebviewHtml({ cspSource: origin, nonce, scriptUri: "explorer.js", styleUri: "explorer.css", codiconUri: "codicon.css", connectSrc: origin, transport: "http", title: opts.title }),
+        explorerWebviewHtml({ cspSource: origin, nonce, scriptUri: "explorer.js", styleUri: "explorer.css", codiconUri: "codicon.css", connectSrc: origin, transport: "http", title: opts.title, noWorkers: opts.noWorkers }),
       );
     }
     if (req.method === "GET" && url.pathname === "/explorer.js") return send(200, "text/javascript; charset=utf-8", assets.script);

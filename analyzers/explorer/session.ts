@@ -164,6 +164,8 @@ export class ExplorerSession implements ExplorerApi {
         const v = values[vId]!;
         let leaves = v.exits === true;
         for (const c of v.consumers) {
+          // Folded readers (shape arithmetic) are not data flow.
+          if (nodes[c]!.folded) continue;
           const j = childOf.get(c);
           if (j === undefined) leaves = true;
           else if (j !== i) addEdge(i, j, v);

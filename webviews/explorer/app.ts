@@ -3,13 +3,13 @@
  * composes the scene from the expanded set, and wires the toolbar, search, details, overlays, keyboard
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
-import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
+import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
 import { formatCount } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
 import { quickLayout } from "./layout/quick.ts";
-import { initFonts, itemSize } from "./measure.ts";
+import { headerWidth, initFonts, itemSize } from "./measure.ts";
 import { Minimap } from "./minimap.ts";
 import { OverlayController } from "./overlay.ts";
 import { Renderer, type View } from "./render.ts";
@@ -29,7 +29,12 @@ interface SavedState {
   selected?: ItemId | null;
   details?: boolean;
   highlight?: string | null;
+  /** ELK layouts of the top level and the expanded groups (keys include the box sizes). */
+  layouts?: GroupLayout[];
 }
+
+/** Saved layouts are capped so the state stays small (VS Code serialises it on every change). */
+const MAX_SAVED_POINTS = 200_000;
 
 export interface AppOptions {
   /** Lay out visible groups' children in idle time (default true). */
@@ -108,6 +113,11 @@ export class ExplorerApp {
     });
     this.search = new SearchResults(root.querySelector<HTMLElement>(".search-results")!, (hit) => void this.jump(hit));
     transport.onEvent((e) => void this.onHostEvent(e));
+    // VS Code switches themes by changing the body's classes: redraw what reads colours in script.
+    new MutationObserver(() => {
+      initFonts(root);
+      if (this.scene) this.minimap.draw(this.scene);
+    }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
   }
 
   // ---- start ----------------------------------------------------------------------------------
@@ -120,6 +130,7 @@ export class ExplorerApp {
       this.model = await this.transport.request("model", {});
       performance.mark("scalpel-model");
       const saved = this.loadState();
+      if (saved?.layouts) this.layoutClient.seed(saved.layouts);
       this.fillOverlaySelect(this.model.overlays, saved?.overlay ?? null);
       this.setStatus();
       await this.loadGroup(this.model.root, 0, 60);
@@ -188,6 +199,9 @@ export class ExplorerApp {
     }
     req.key = `${gid}|${hash}`;
     const elk = this.layoutClient.layout(req, priority);
+    const tAsk = performance.now();
+    if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
+    void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
     if (quickAfterMs === undefined) {
       let layout: GroupLayout;
       try {
@@ -220,6 +234,17 @@ export class ExplorerApp {
     return quick;
   }
   private refining = 0;
+  /** When each group's ELK layout arrived (benchmark). */
+  readonly elkReady = new Map<ItemId, { at: number; ms: number; layoutMs: number }>();
+
+  /** Resolves when the group's ELK layout is in (the quick stand-in replaced). */
+  async elkLayoutOf(gid: ItemId): Promise<{ at: number; ms: number; layoutMs: number }> {
+    for (;;) {
+      const r = this.elkReady.get(gid);
+      if (r) return r;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
 
   /** Is a group's content on screen (the root, or an expanded item opening it)? */
   private isShown(gid: ItemId): boolean {
@@ -232,7 +257,7 @@ export class ExplorerApp {
   }
 
   private compose(animate: boolean, anchor?: { id: ItemId; before: SceneItem["rect"] | undefined }): void {
-    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts });
+    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts, minExpandedWidth: headerWidth });
     this.scene = scene;
     this.renderer.setScene(scene, animate);
     if (anchor) this.renderer.anchor(anchor.id, anchor.before);
@@ -308,6 +333,12 @@ export class ExplorerApp {
     }
   }
 
+  /** Fits an item (an expanded group with its content) into the view. */
+  fitTo(id: ItemId): void {
+    const si = this.scene?.byId.get(id);
+    if (si) this.renderer.fit(si.rect, 1.2);
+  }
+
   collapseAll(): void {
     this.expanded.clear();
     this.expandOrder.length = 0;
@@ -349,15 +380,16 @@ export class ExplorerApp {
         this.transport.notify({ type: "selected", id: null });
         return;
       }
-      const si = this.scene?.byId.get(drawnAs ?? id);
-      const ov = this.overlay.active ? { info: this.overlay.active, value: si ? this.overlay.valueOf(si) : undefined } : undefined;
+      const info = this.overlay.active;
       if (id.startsWith("g")) {
         const v = this.views.get(id) ?? (await this.transport.request("group", { id }));
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showGroup(v, ov);
         this.transport.notify({ type: "selected", id, module: v.module || undefined });
       } else {
         const d = await this.transport.request("node", { id });
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showNode(d, ov);
         this.transport.notify({ type: "selected", id, name: d.name, module: d.module || undefined });
@@ -371,6 +403,15 @@ export class ExplorerApp {
     }
   }
   private selectToken = 0;
+
+  /** An item's overlay value, from the values on screen or asked for its group. */
+  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined): Promise<OverlayItemValue | undefined> {
+    const si = this.scene?.byId.get(id);
+    const onScreen = si ? this.overlay.valueOf(si) : undefined;
+    if (onScreen || !group) return onScreen;
+    const r = await this.transport.request("overlayValues", { overlay, group });
+    return r.items.find((x) => x.id === id);
+  }
 
   async revealId(id: ItemId): Promise<void> {
     await this.revealBy({ id });
@@ -454,6 +495,7 @@ export class ExplorerApp {
     if ((this.els.overlaySelect.value || null) !== (info?.id ?? null)) this.els.overlaySelect.value = info?.id ?? "";
     if (redraw) {
       this.renderer.redecorate();
+      if (this.scene) this.minimap.draw(this.scene);
       await this.refreshOverlay();
       if (this.selected) await this.select(this.selected, false);
     }
@@ -491,9 +533,13 @@ export class ExplorerApp {
         await this.applyOverlay(e.id);
         break;
       case "reload":
+        // Same ids may now mean other groups: drop everything, keep the saved state (restored by start).
+        this.saveNow();
         this.views.clear();
         this.layouts.clear();
+        this.layoutClient.clear();
         this.expanded.clear();
+        this.expandOrder.length = 0;
         await this.start();
         break;
     }
@@ -748,7 +794,20 @@ export class ExplorerApp {
       selected: this.selected,
       details: this.els.detailsBtn.checked,
       highlight: this.overlay.highlight?.key ?? null,
+      layouts: [],
     };
+    let points = 0;
+    const open = this.expandOrder.filter((id) => this.expanded.has(id)).map((id) => {
+      const it = this.findItem(id);
+      return it ? groupOf(it) : undefined;
+    });
+    for (const gid of [this.model.root, ...open]) {
+      const l = gid ? this.layouts.get(gid) : undefined;
+      if (!l || l.quick) continue;
+      points += Object.keys(l.items).length * 4 + l.edges.reduce((a, e) => a + e.points.length, 0);
+      if (points > MAX_SAVED_POINTS) break;
+      s.layouts!.push(l);
+    }
     this.transport.setState(s);
   }
 

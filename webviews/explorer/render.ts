@@ -6,7 +6,7 @@
  */
 import type { ItemId } from "../../analyzers/explorer/types.ts";
 import type { Rect } from "./layout/elkGraph.ts";
-import { fit, fitList, GROUP_H, itemText } from "./measure.ts";
+import { fit, fitList, GROUP_H, itemText, textWidth } from "./measure.ts";
 import { opCategory } from "./palette.ts";
 import { HEADER, type Scene, type SceneEdge, type SceneItem } from "./scene.ts";
 
@@ -42,6 +42,9 @@ export interface RendererEvents {
 interface ItemEl {
   g: SVGGElement;
   si: SceneItem;
+  /** The translate last written (to skip unchanged writes). */
+  x?: number;
+  y?: number;
 }
 
 const el = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, parent?: Element): SVGElementTagNameMap[K] => {
@@ -63,6 +66,7 @@ export class Renderer {
   private readonly itemEls = new Map<ItemId, ItemEl>();
   private readonly edgeEls = new Map<string, SVGPathElement>();
   private readonly containerEls = new Map<ItemId, SVGGElement>();
+  private readonly containerRects = new Map<ItemId, string>();
   view: View = { x: 0, y: 0, k: 1 };
   private frame = 0;
   private anim: { from: Map<ItemId, Rect>; start: number } | undefined;
@@ -88,11 +92,19 @@ export class Renderer {
     this.layerItems = el("g", { class: "items" }, this.vp);
     host.appendChild(this.svg);
     this.bindPointer();
-    new ResizeObserver(() => this.schedule()).observe(host);
+    // The host's size, kept by a ResizeObserver: reading clientWidth per frame would force a layout.
+    this.hostSize = { w: host.clientWidth || 800, h: host.clientHeight || 600 };
+    new ResizeObserver((entries) => {
+      const r = entries[0]!.contentRect;
+      if (r.width && r.height) this.hostSize = { w: r.width, h: r.height };
+      this.schedule();
+    }).observe(host);
   }
 
+  private hostSize: { w: number; h: number };
+
   get size(): { w: number; h: number } {
-    return { w: this.host.clientWidth || 800, h: this.host.clientHeight || 600 };
+    return this.hostSize;
   }
 
   getScene(): Scene | undefined {
@@ -138,6 +150,7 @@ export class Renderer {
         g.remove();
         this.containerEls.delete(id);
       }
+      this.containerRects.delete(id);
     }
     for (const p of this.edgeEls.values()) p.remove();
     this.edgeEls.clear();
@@ -259,15 +272,22 @@ export class Renderer {
     const vr = this.worldViewport(Math.max(this.size.w, this.size.h) * 0.25);
     const wanted = new Set<SceneItem>();
     const wantedEdges = new Set<SceneEdge>();
-    const c0 = Math.floor(vr.x / CELL), c1 = Math.floor((vr.x + vr.w) / CELL);
-    const r0 = Math.floor(vr.y / CELL), r1 = Math.floor((vr.y + vr.h) / CELL);
-    for (let cx = c0; cx <= c1; cx++)
-      for (let cy = r0; cy <= r1; cy++) {
-        const cell = this.grid.get(`${cx},${cy}`);
-        if (!cell) continue;
-        for (const si of cell.items) wanted.add(si);
-        if (!this.anim) for (const e of cell.edges) wantedEdges.add(e);
-      }
+    // Cells of the viewport within the scene's bounds; when zoomed far out, testing every item is cheaper.
+    const b = scene.bounds;
+    const c0 = Math.floor(Math.max(vr.x, b.x) / CELL), c1 = Math.floor(Math.min(vr.x + vr.w, b.x + b.w) / CELL);
+    const r0 = Math.floor(Math.max(vr.y, b.y) / CELL), r1 = Math.floor(Math.min(vr.y + vr.h, b.y + b.h) / CELL);
+    const cells = Math.max(0, c1 - c0 + 1) * Math.max(0, r1 - r0 + 1);
+    if (cells > this.grid.size) {
+      for (const si of scene.items) if (!si.expanded && intersects(si.rect, vr)) wanted.add(si);
+      if (!this.anim) for (const e of scene.edges) if (intersects(edgeBox(e), vr)) wantedEdges.add(e);
+    } else
+      for (let cx = c0; cx <= c1; cx++)
+        for (let cy = r0; cy <= r1; cy++) {
+          const cell = this.grid.get(`${cx},${cy}`);
+          if (!cell) continue;
+          for (const si of cell.items) wanted.add(si);
+          if (!this.anim) for (const e of cell.edges) wantedEdges.add(e);
+        }
     // Items animating in from outside the view are drawn too.
     if (this.anim)
       for (const si of scene.items) {
@@ -295,7 +315,11 @@ export class Renderer {
         if (this.anim && !this.anim.from.has(si.id)) e.g.classList.add("appear");
       }
       const r = this.animRect(si, t);
-      e.g.setAttribute("transform", `translate(${r.x},${r.y})`);
+      if (e.x !== r.x || e.y !== r.y) {
+        e.g.setAttribute("transform", `translate(${r.x},${r.y})`);
+        e.x = r.x;
+        e.y = r.y;
+      }
     }
     for (const [id, e] of this.itemEls)
       if (!wantedIds.has(id)) {
@@ -331,7 +355,16 @@ export class Renderer {
     const it = si.item;
     const { w, h } = si.rect;
     const cat = it.kind === "group" ? "group" : opCategory(it.op ?? "");
-    const g = el("g", { class: `it ${it.kind} cat-${cat}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": it.kind, role: "treeitem" });
+    const g = el("g", {
+      class: `it ${it.kind} cat-${cat}`,
+      id: `it-${si.id}`,
+      "data-id": si.id,
+      "data-parent": si.parent,
+      "data-kind": it.kind,
+      role: "button",
+      "aria-roledescription": it.kind === "group" ? "group" : it.kind === "node" ? "node" : `graph ${it.kind}`,
+    });
+    if (it.kind === "group" || it.expandable) g.setAttribute("aria-expanded", "false");
     const text = itemText(it);
     if (it.kind === "group") {
       el("rect", { class: "stack", x: 4, y: 4, width: w, height: h, rx: 6 }, g);
@@ -342,7 +375,7 @@ export class Renderer {
         t.textContent = fit(text.sub, "sub", Math.max(0, w - 60 - Math.min(w - 48, text.title.length * 7)));
       }
       el("text", { class: "t2", x: 12, y: 36 }, g).textContent = fitList(text.opsParts!, "sub", w - 22);
-      el("text", { class: "t2 stats", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
+      el("text", { class: "t2 stat-line", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
       this.toggleGlyph(g, w - 20, 6, false);
     } else {
       const rx = it.kind === "node" ? 4 : h / 2;
@@ -382,7 +415,7 @@ export class Renderer {
     let g = this.containerEls.get(si.id);
     const r = this.animRect(si, t);
     if (!g) {
-      g = el("g", { class: `ct depth-${si.depth % 4}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": "container", role: "treeitem", "aria-expanded": "true" });
+      g = el("g", { class: `ct depth-${si.depth % 4}`, id: `it-${si.id}`, "data-id": si.id, "data-parent": si.parent, "data-kind": "container", role: "button", "aria-roledescription": "expanded group", "aria-expanded": "true" });
       el("rect", { class: "frame", rx: 8 }, g);
       el("rect", { class: "head", height: HEADER, rx: 8 }, g);
       const text = itemText(si.item);
@@ -396,6 +429,9 @@ export class Renderer {
       this.layerContainers.appendChild(g);
       this.containerEls.set(si.id, g);
     }
+    const key = `${r.x},${r.y},${r.w},${r.h}`;
+    if (this.containerRects.get(si.id) === key) return;
+    this.containerRects.set(si.id, key);
     g.setAttribute("transform", `translate(${r.x},${r.y})`);
     const frame = g.children[0] as SVGRectElement, head = g.children[1] as SVGRectElement;
     frame.setAttribute("width", String(r.w));
@@ -452,8 +488,10 @@ export class Renderer {
         });
       }
       if (d.badge) {
-        const bx = si.expanded ? w - 40 : w - 4;
-        const t = el("text", { class: "badge", x: bx, y: si.expanded ? 17 : -4, "text-anchor": "end" }, ov);
+        // Collapsed: above the box's top-right corner; expanded: in the title bar after the title.
+        const title = itemText(si.item);
+        const bx = si.expanded ? 12 + textWidth(title.title + (title.sub ? `  ·  ${title.sub}` : ""), "title") + 14 : w - 4;
+        const t = el("text", { class: "badge", x: bx, y: si.expanded ? 17 : -4, "text-anchor": si.expanded ? "start" : "end" }, ov);
         t.textContent = d.badge;
       }
     }
@@ -505,8 +543,12 @@ export class Renderer {
       this.svg.classList.remove("panning");
     });
     this.svg.addEventListener("dblclick", (ev) => {
-      const g = (ev.target as Element).closest<SVGGElement>("[data-id]");
-      if (g && !(ev.target as Element).closest("[data-toggle]")) this.events.toggle(g.getAttribute("data-id")!);
+      const target = ev.target as Element;
+      const g = target.closest<SVGGElement>("[data-id]");
+      if (!g || target.closest("[data-toggle]")) return;
+      // An expanded group collapses from its title bar only, not from a double click inside it.
+      if (g.getAttribute("data-kind") === "container" && !target.classList.contains("head")) return;
+      this.events.toggle(g.getAttribute("data-id")!);
     });
     this.svg.addEventListener(
       "wheel",
@@ -520,6 +562,22 @@ export class Renderer {
       { passive: false },
     );
   }
+}
+
+const boxes = new WeakMap<SceneEdge, Rect>();
+function edgeBox(e: SceneEdge): Rect {
+  let r = boxes.get(e);
+  if (!r) {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let k = 0; k < e.points.length; k += 2) {
+      x0 = Math.min(x0, e.points[k]!);
+      x1 = Math.max(x1, e.points[k]!);
+      y0 = Math.min(y0, e.points[k + 1]!);
+      y1 = Math.max(y1, e.points[k + 1]!);
+    }
+    boxes.set(e, (r = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }));
+  }
+  return r;
 }
 
 function intersects(a: Rect, b: Rect): boolean {

@@ -171,8 +171,10 @@ export class ModelEditor {
       for (const n of g.node) for (const i of n.input) if (i) used.add(i);
       for (const o of g.output) used.add(o.name);
       let changed = false;
+      // A node is dropped when nothing reads any of its outputs and one of them was disconnected by the
+      // edits (a shape computation whose result was replaced by a constant, a shared weight's Identity).
       const keepNode = (n: NodeProto) => {
-        if ((n.opType === "Identity" || n.opType === "Constant") && n.output.length === 1 && candidates.has(n.output[0]!) && !used.has(n.output[0]!)) {
+        if (n.output.some((o) => candidates.has(o)) && n.output.every((o) => !o || !used.has(o)) && !n.attribute.some((a) => a.g || a.graphs.length)) {
           for (const i of n.input) if (i) candidates.add(i);
           changed = true;
           return false;

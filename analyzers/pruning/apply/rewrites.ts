@@ -25,14 +25,15 @@ export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed:
   const cut = (axis: number) => removed.get(axis) ?? [];
   const active = analysis.rewrites.filter((r) => r.axes.some((a) => cut(a).length > 0));
   // shape entries: grouped by the constant they live in.
-  const entries = new Map<string, { node: string; slot: number; edits: [number, number][] }>();
+  const entries = new Map<string, { node: string; slot: number; edits: [number, number][]; computed?: number[] }>();
   let count = 0;
   for (const r of active) {
     switch (r.kind) {
       case "shape-entry": {
         const t = r.target ?? { node: r.node, slot: r.slot!, index: r.entry! };
         const key = `${t.node}\u0000${t.slot}`;
-        const e = entries.get(key) ?? entries.set(key, { node: t.node, slot: t.slot, edits: [] }).get(key)!;
+        const computed = (r.extra as { values?: number[] } | undefined)?.values;
+        const e = entries.get(key) ?? entries.set(key, { node: t.node, slot: t.slot, edits: [], computed }).get(key)!;
         e.edits.push([t.index, cut(r.axes[0]!).length]);
         break;
       }
@@ -59,7 +60,8 @@ export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed:
   }
   for (const e of entries.values()) {
     const name = ed.node(e.node).input[e.slot]!;
-    const td = readInts(ed, name);
+    // A computed (but static) shape becomes a constant; a constant one is copied for this node.
+    const td = e.computed ? { dataType: DataType.INT64, dims: [e.computed.length], values: e.computed } : readInts(ed, name);
     const values = td.values.slice();
     for (const [i, minus] of e.edits) values[i] = values[i]! - minus;
     candidates.add(name);
@@ -105,9 +107,10 @@ function sliceBoundsRewrite(ed: ModelEditor, r: Rewrite, analysis: GroupAnalysis
   const i = r.entry!;
   const node = ed.node(r.node);
   const opset = ed.source.opset("");
+  const extra = r.extra as { starts: number[]; ends: number[]; steps: number[] } | undefined;
   const get = (slot: number, attr: string) => (opset < 10 ? attrInts(node, attr)! : readInts(ed, node.input[slot]!).values);
-  const starts = get(1, "starts"), ends = get(2, "ends");
-  const steps = opset >= 10 && node.input[4] ? readInts(ed, node.input[4]!).values : starts.map(() => 1);
+  const starts = extra?.starts ?? get(1, "starts"), ends = extra?.ends ?? get(2, "ends");
+  const steps = extra?.steps ?? (opset >= 10 && node.input[4] ? readInts(ed, node.input[4]!).values : starts.map(() => 1));
   const step = steps[i]!;
   const n = x.size;
   const b = sliceBounds(n, starts[i]!, ends[i]!, step);
@@ -124,11 +127,13 @@ function sliceBoundsRewrite(ed: ModelEditor, r: Rewrite, analysis: GroupAnalysis
     ed.setIntsAttr(r.node, "ends", ne);
     return;
   }
+  // Several entries of one Slice may be rewritten: read back what an earlier rewrite wrote.
   for (const [slot, vals, what] of [[1, ns, "starts"], [2, ne, "ends"]] as const) {
-    const old = node.input[slot]!;
-    const td = readInts(ed, old);
+    const old = ed.node(r.node).input[slot]!;
+    const prev = ed.tensor(old) ? readInts(ed, old).values : undefined;
+    const merged = prev && prev.length === vals.length ? prev.map((v, k) => (k === i ? vals[k]! : v)) : vals;
     candidates.add(old);
-    ed.setInput(r.node, slot, ed.addInitializer(`${r.node}_${what}_pruned`, intData(td.dataType, td.dims, vals)));
+    ed.setInput(r.node, slot, ed.addInitializer(`${r.node}_${what}_pruned`, intData(DataType.INT64, [merged.length], merged)));
   }
 }
 

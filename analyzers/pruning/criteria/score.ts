@@ -12,11 +12,12 @@
  *  - random: no weights; uniform scores from a stream seeded by (seed, group key).
  * Out members come first, so the "first" reduction reads the producer.
  */
-import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
-import { normalizeScores, type Normalization } from "./normalize.ts";
+import type { CriterionName, Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { NORMALIZATIONS, normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
-import { reduceStats, type Reduction } from "./reduce.ts";
-import { axisSums, memberStat, type StatName } from "./stats.ts";
+import { REDUCTIONS, reduceStats, type Reduction } from "./reduce.ts";
+import { axisSums, fpgmStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
 export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random"] as const;
@@ -30,14 +31,17 @@ export interface ScoreOptions {
   normalization?: Normalization;
   /** Seed of the random criterion (default 1). */
   seed?: number;
+  /** FPGM: element operations per member before sampling reference filters (default FPGM_BUDGET). */
+  fpgmBudget?: number;
 }
 
 export interface GroupScores {
   /** Group.id and Group.key of the scored group. */
   group: number;
   key: string;
-  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). */
-  criterion: Criterion;
+  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). Other scorers
+   * (OBSPA) fill Scores with their own name and reuse selectPlan. */
+  criterion: CriterionName;
   /** Normalised score per unit (lower = pruned first); NaN where no member could score the unit. */
   scores: Float64Array;
   /** The reduced scores before normalisation. */
@@ -49,8 +53,9 @@ export interface GroupScores {
 }
 
 export interface Scores {
-  criterion: Criterion;
-  reduction: Reduction;
+  criterion: CriterionName;
+  /** How member statistics were combined; other scorers record their own (e.g. "obs"). */
+  reduction: Reduction | (string & {});
   normalization: Normalization;
   seed?: number;
   /** Same order as analysis.groups. */
@@ -81,14 +86,14 @@ function plan(g: Group, criterion: Exclude<Criterion, "random">): { stat: StatNa
 }
 
 /** Per-index sums of a (tensor, dim), shared by the groups of one scoring pass. */
-export type SumsCache = Map<string, ReturnType<typeof axisSums>>;
+export type SumsCache = Map<string, AxisSums | undefined>;
 
 export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache: SumsCache = new Map()): GroupScores {
   const reduction = opts.reduction ?? "mean";
   const normalization = opts.normalization ?? "mean";
   const notes: string[] = [];
   let raw: Float64Array;
-  let used: Criterion = opts.criterion;
+  let used: CriterionName = opts.criterion;
   const members: string[] = [];
   if (g.frozen && !g.frozen.units) {
     // Nothing here can be pruned: do not spend time (FPGM of a classifier is seconds).
@@ -103,18 +108,29 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
     if (p.note) notes.push(p.note);
     const stats: Float64Array[] = [];
     for (const m of p.members) {
-      const w = weights(m.tensor);
-      if (!w) {
+      let stat: Float64Array | undefined;
+      if (p.stat === "fpgm") {
+        const w = weights(m.tensor);
+        if (w) {
+          const r = fpgmStat(w, m, g.units, opts.fpgmBudget);
+          stat = r.scores;
+          if (r.sampled) notes.push(`FPGM of '${m.tensor}' estimated against ${r.sampled} sampled filters (layer too large for all pairs)`);
+        }
+      } else {
+        // A tensor is read by several groups (out channels here, in channels there): sum each axis once.
+        const k = `${m.tensor}\u0000${m.dim}`;
+        if (!cache.has(k)) {
+          const w = weights(m.tensor);
+          cache.set(k, w && axisSums(w, m.dim));
+        }
+        const sums = cache.get(k);
+        if (sums) stat = unitStat(sums, m, g.units, p.stat);
+      }
+      if (!stat) {
         notes.push(`'${m.tensor}' has no numeric data: skipped`);
         continue;
       }
-      let sums: ReturnType<typeof axisSums>;
-      if (p.stat !== "fpgm") {
-        const k = `${m.tensor}\u0000${m.dim}`;
-        if (!cache.has(k)) cache.set(k, axisSums(w, m.dim));
-        sums = cache.get(k);
-      }
-      stats.push(memberStat(w, m, g.units, p.stat, sums));
+      stats.push(stat);
       members.push(m.tensor);
     }
     raw = reduceStats(stats, g.units, reduction);
@@ -124,7 +140,18 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
   return { group: g.id, key: g.key, criterion: used, scores: normalizeScores(raw, normalization), raw, members, notes };
 }
 
+/** Options come from users (CLI flags, plan files): refuse unknown names in one clear line. */
+export function checkScoreOptions(where: string, opts: ScoreOptions): void {
+  const check = (what: string, v: string | undefined, allowed: readonly string[]) => {
+    if (v !== undefined && !allowed.includes(v)) throw new ScalpelError(where, `unknown ${what} '${v}'; choose one of ${allowed.join(", ")}`);
+  };
+  check("criterion", opts.criterion, CRITERIA);
+  check("reduction", opts.reduction, REDUCTIONS);
+  check("normalization", opts.normalization, NORMALIZATIONS);
+}
+
 export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: ScoreOptions): Scores {
+  checkScoreOptions(analysis.model.name, opts);
   const cache: SumsCache = new Map();
   return {
     criterion: opts.criterion,
@@ -135,3 +162,18 @@ export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: Sco
   };
 }
 
+
+/** Scores as plain JSON (for plans, the explorer, reports): NaN becomes null. */
+export function scoresToJSON(scores: Scores): {
+  criterion: CriterionName;
+  reduction: string;
+  normalization: Normalization;
+  seed?: number;
+  groups: { group: number; key: string; criterion: CriterionName; scores: (number | null)[]; members: string[]; notes: string[] }[];
+} {
+  const plain = (a: Float64Array) => Array.from(a, (x) => (Number.isNaN(x) ? null : x));
+  return {
+    ...scores,
+    groups: scores.groups.map((g) => ({ group: g.group, key: g.key, criterion: g.criterion, scores: plain(g.scores), members: g.members, notes: g.notes })),
+  };
+}

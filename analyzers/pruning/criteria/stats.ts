@@ -10,6 +10,7 @@
  *          median of its layer is replaceable by the others, so a small sum means "prune me".
  */
 import { indicesOf, type Member } from "../types.ts";
+import { mulberry32 } from "./random.ts";
 import type { WeightArray } from "./weights.ts";
 
 export type StatName = "l1" | "l2" | "bn" | "fpgm";
@@ -24,8 +25,13 @@ function layout(w: WeightArray, dim: number): { outer: number; size: number; inn
   return { outer, size: w.dims[dim]!, inner };
 }
 
+export interface AxisSums {
+  abs: Float64Array;
+  sq: Float64Array;
+}
+
 /** Σ|w| and Σw² of every index along `dim`. */
-export function axisSums(w: WeightArray, dim: number): { abs: Float64Array; sq: Float64Array } | undefined {
+export function axisSums(w: WeightArray, dim: number): AxisSums | undefined {
   const l = layout(w, dim);
   if (!l) return undefined;
   const abs = new Float64Array(l.size);
@@ -56,10 +62,24 @@ function gather(w: WeightArray, l: { outer: number; size: number; inner: number 
     }
 }
 
-function fpgm(w: WeightArray, member: Member, units: number): Float64Array {
+/** Element operations FPGM spends on one member before it measures against a sample of the filters. */
+export const FPGM_BUDGET = 1e8;
+
+export interface FpgmResult {
+  scores: Float64Array;
+  /** Number of reference filters when the sum was estimated from a sample (large layers). */
+  sampled?: number;
+}
+
+/**
+ * FPGM of one member. All pairs cost n²/2 · slice length; past `budget` (a 11008-wide LLM MLP would take
+ * hours) each filter's sum is estimated from its distances to a seeded sample of reference filters,
+ * scaled to n − 1 terms: unbiased, deterministic, and said so by `sampled`.
+ */
+export function fpgmStat(w: WeightArray, member: Member, units: number, budget = FPGM_BUDGET): FpgmResult {
   const out = new Float64Array(units).fill(NaN);
   const l = layout(w, member.dim);
-  if (!l) return out;
+  if (!l) return { scores: out };
   const rows: number[] = [];
   const idxs: number[][] = [];
   for (let u = 0; u < units; u++) {
@@ -71,38 +91,56 @@ function fpgm(w: WeightArray, member: Member, units: number): Float64Array {
   }
   // Distances only make sense between slices of one length (units of one shape).
   const count = idxs[0]?.length ?? 0;
-  if (idxs.some((x) => x.length !== count)) return out;
+  if (idxs.some((x) => x.length !== count)) return { scores: out };
   const len = count * l.outer * l.inner;
   const n = rows.length;
   const m = new Float64Array(n * len);
   idxs.forEach((idx, r) => gather(w, l, idx, m, r * len));
-  const sums = new Float64Array(n);
-  for (let a = 0; a < n; a++) {
+  const dist = (a: number, b: number) => {
     const oa = a * len;
-    for (let b = a + 1; b < n; b++) {
-      const ob = b * len;
-      let s = 0;
-      for (let k = 0; k < len; k++) {
-        const d = m[oa + k]! - m[ob + k]!;
-        s += d * d;
-      }
-      const dist = Math.sqrt(s);
-      sums[a] += dist;
-      sums[b] += dist;
+    const ob = b * len;
+    let s = 0;
+    for (let k = 0; k < len; k++) {
+      const d = m[oa + k]! - m[ob + k]!;
+      s += d * d;
     }
+    return Math.sqrt(s);
+  };
+  const sums = new Float64Array(n);
+  let sampled: number | undefined;
+  if ((n * (n - 1) * len) / 2 <= budget) {
+    for (let a = 0; a < n; a++)
+      for (let b = a + 1; b < n; b++) {
+        const d = dist(a, b);
+        sums[a] += d;
+        sums[b] += d;
+      }
+  } else {
+    const k = Math.min(n, Math.max(16, Math.floor(budget / (n * len))));
+    const order = Array.from({ length: n }, (_, i) => i);
+    const rnd = mulberry32(n * 31 + len);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(rnd() * (n - i));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const refs = order.slice(0, k);
+    const isRef = new Uint8Array(n);
+    for (const r of refs) isRef[r] = 1;
+    for (let a = 0; a < n; a++) {
+      let s = 0;
+      for (const r of refs) if (r !== a) s += dist(a, r);
+      const terms = k - isRef[a]!;
+      sums[a] = terms > 0 ? (s * (n - 1)) / terms : 0;
+    }
+    sampled = k;
   }
   rows.forEach((u, r) => (out[u] = sums[r]!));
-  return out;
+  return sampled === undefined ? { scores: out } : { scores: out, sampled };
 }
 
-/**
- * One statistic per unit for one member (NaN where the unit has no index here or the data does not fit).
- * `sums`: axisSums(w, member.dim) when the caller already has them (a tensor read by many groups).
- */
-export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName, sums = stat === "fpgm" ? undefined : axisSums(w, member.dim)): Float64Array {
-  if (stat === "fpgm") return fpgm(w, member, units);
+/** Sums of an axis (axisSums) → one statistic per unit of a member (NaN where the unit has no index here). */
+export function unitStat(sums: AxisSums, member: Member, units: number, stat: Exclude<StatName, "fpgm">): Float64Array {
   const out = new Float64Array(units).fill(NaN);
-  if (!sums) return out;
   for (let u = 0; u < units; u++) {
     const idx = indicesOf(member.indices, u);
     if (!idx.length || idx.some((i) => i >= sums.abs.length)) continue;
@@ -116,4 +154,11 @@ export function memberStat(w: WeightArray, member: Member, units: number, stat: 
     }
   }
   return out;
+}
+
+/** One statistic per unit for one member (NaN where the unit has no index here or the data does not fit). */
+export function memberStat(w: WeightArray, member: Member, units: number, stat: StatName): Float64Array {
+  if (stat === "fpgm") return fpgmStat(w, member, units).scores;
+  const sums = axisSums(w, member.dim);
+  return sums ? unitStat(sums, member, units, stat) : new Float64Array(units).fill(NaN);
 }

@@ -5,30 +5,30 @@
  */
 import type { Graph } from "../../graph/graph.ts";
 import type { Model } from "../../onnx/model.ts";
-import { readTensor, toFloat64 } from "../../onnx/tensor.ts";
+import { DataType } from "../../onnx/dtypes.ts";
+import { readTensor, toFloat32, toFloat64 } from "../../onnx/tensor.ts";
 
 export interface WeightArray {
   readonly dims: readonly number[];
-  readonly values: Float64Array;
+  /** float32 weights are a view of the model's bytes (no copy); other types are converted. */
+  readonly values: Float32Array | Float64Array;
 }
 
 /** name → values, or undefined when the tensor is absent or has no numeric values (strings). */
 export type Weights = (tensor: string) => WeightArray | undefined;
 
-/** Weights of a loaded model (initializers and Constant values, via Graph.weight), read once and cached. */
+/**
+ * Weights of a loaded model (initializers and Constant values, via Graph.weight). Not cached: float32 data
+ * is viewed in place, so a large model is never held twice in memory (scoreGroups caches what it derives).
+ */
 export function modelWeights(model: Model, graph: Graph): Weights {
-  const cache = new Map<string, WeightArray | undefined>();
   return (name) => {
-    if (cache.has(name)) return cache.get(name);
     const t = graph.weight(name);
-    let w: WeightArray | undefined;
-    if (t) {
-      const td = readTensor(model, t);
-      // String tensors have no magnitude; every other dtype converts (float16, int8, float8…).
-      if (!Array.isArray(td.data)) w = { dims: td.dims, values: toFloat64(td) };
-    }
-    cache.set(name, w);
-    return w;
+    if (!t) return undefined;
+    const td = readTensor(model, t);
+    // String tensors have no magnitude; every other dtype converts (float16, int8, float8…).
+    if (Array.isArray(td.data)) return undefined;
+    return { dims: td.dims, values: td.dataType === DataType.FLOAT ? toFloat32(td) : toFloat64(td) };
   };
 }
 

@@ -191,69 +191,85 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   }
 
   // ---- 4. resolution: element → leaves ---------------------------------------------------------
+  const rootOf = new Int32Array(total);
+  for (let e = 0; e < total; e++) rootOf[e] = uf.find(e);
+  const hasTerm = new Uint8Array(total);
+  for (const r of terms.keys()) hasTerm[r] = 1;
   const memo = new Map<number, Int32Array>();
   const cyclic = new Set<number>();
   const resolving = new Set<number>();
-  const leaves = (e: number): Int32Array => {
-    const r = uf.find(e);
+  /** Leaves of a root that has a term (composite index). */
+  const expand = (r: number): Int32Array => {
     const m = memo.get(r);
     if (m) return m;
-    const t = terms.get(r);
     let out: Int32Array;
-    if (!t) out = Int32Array.of(r);
-    else if (resolving.has(r)) {
+    if (resolving.has(r)) {
       cyclic.add(r);
       out = Int32Array.of(r);
     } else {
       resolving.add(r);
       const parts: number[] = [];
-      for (const c of t) for (const l of leaves(c)) parts.push(l);
+      for (const c of terms.get(r)!) {
+        const rc = rootOf[c]!;
+        if (!hasTerm[rc]) parts.push(rc);
+        else for (const l of expand(rc)) parts.push(l);
+      }
       resolving.delete(r);
       out = Int32Array.from(parts);
     }
     memo.set(r, out);
     return out;
   };
+  /** Calls f for every leaf of element e. */
+  const eachLeaf = (e: number, f: (leaf: number) => void) => {
+    const r = rootOf[e]!;
+    if (!hasTerm[r]) f(r);
+    else for (const l of expand(r)) f(l);
+  };
 
   // ---- 5. frozen units -------------------------------------------------------------------------
-  const frozen = new Map<number, Reason>();
-  const freezeElem = (e: number, reason: Reason) => {
-    for (const l of leaves(e)) if (!frozen.has(l)) frozen.set(l, reason);
+  const reasons: Reason[] = [];
+  const frozenOf = new Int32Array(total).fill(-1);
+  const freezeElem = (e: number, ri: number) => {
+    const r = rootOf[e]!;
+    if (!hasTerm[r]) {
+      if (frozenOf[r]! < 0) frozenOf[r] = ri;
+    } else for (const l of expand(r)) if (frozenOf[l]! < 0) frozenOf[l] = ri;
   };
   for (const f of [...rel.freezes, ...extraFreezes] as { space: SpaceId; reason: Reason; indices?: readonly number[] }[]) {
     if (!hasElems(f.space)) continue;
+    const ri = reasons.push(f.reason) - 1;
     const n = spaces[f.space]!.size;
+    const b = base[cls[f.space]!]!;
     if (f.indices) {
-      for (const i of f.indices) if (i >= 0 && i < n) freezeElem(elem(f.space, i), f.reason);
-    } else for (let i = 0; i < n; i++) freezeElem(elem(f.space, i), f.reason);
+      for (const i of f.indices) if (i >= 0 && i < n) freezeElem(b + i, ri);
+    } else for (let i = 0; i < n; i++) freezeElem(b + i, ri);
   }
-  for (const [x, y] of conflicts) {
-    const reason = { kind: "reshape", text: "incompatible reshapes of the same channels" };
-    freezeElem(x, reason);
-    freezeElem(y, reason);
+  if (conflicts.length) {
+    const ri = reasons.push({ kind: "reshape", text: "incompatible reshapes of the same channels" }) - 1;
+    for (const [x, y] of conflicts) freezeElem(x, ri), freezeElem(y, ri);
   }
-  for (const r of cyclic) frozen.set(r, { kind: "reshape", text: "a reshape maps channels onto themselves" });
+  if (cyclic.size) {
+    const ri = reasons.push({ kind: "reshape", text: "a reshape maps channels onto themselves" }) - 1;
+    for (const r of cyclic) frozenOf[r] = ri;
+  }
+  const firstSpace = new Map<number, SpaceId>();
+  for (let s = 0; s < S; s++) if (hasElems(s) && !firstSpace.has(cls[s]!)) firstSpace.set(cls[s]!, s);
   // A unit present in every index of an axis would empty it.
-  const classSpaces = new Map<number, SpaceId[]>();
-  for (let s = 0; s < S; s++) {
-    if (!hasElems(s)) continue;
-    const l = classSpaces.get(cls[s]!);
-    if (l) l.push(s);
-    else classSpaces.set(cls[s]!, [s]);
-  }
   for (const c of classes) {
-    const n = classSize(c);
-    let common = new Set(leaves(base[c]!));
-    for (let i = 1; i < n && common.size; i++) {
-      const li = leaves(base[c]! + i);
-      const next = new Set<number>();
-      for (const l of li) if (common.has(l)) next.add(l);
-      common = next;
+    const n = classSize(c), b = base[c]!;
+    const cand: number[] = [];
+    eachLeaf(b, (l) => cand.push(l));
+    for (const l of cand) {
+      let all = true;
+      for (let i = 1; i < n && all; i++) {
+        const r = rootOf[b + i]!;
+        all = !hasTerm[r] ? r === l : expand(r).includes(l);
+      }
+      if (!all || frozenOf[l]! >= 0) continue;
+      const s = firstSpace.get(c)!;
+      frozenOf[l] = reasons.push({ kind: "whole axis", text: `removing it would leave '${spaces[s]!.tensor}' axis ${spaces[s]!.axis} empty` }) - 1;
     }
-    if (!common.size) continue;
-    const s = classSpaces.get(c)![0]!;
-    const reason = { kind: "whole axis", text: `removing it would leave '${spaces[s]!.tensor}' axis ${spaces[s]!.axis} empty` };
-    for (const l of common) if (!frozen.has(l)) frozen.set(l, reason);
   }
 
   // ---- 6. groups of units ----------------------------------------------------------------------
@@ -261,11 +277,15 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   for (const p of rel.producers) if (hasElems(p)) producerClass.add(cls[p]!);
   const guf = new UnionFind(total);
   for (const c of classes) {
-    if (!producerClass.has(c) && !partLabel.has(c)) continue;
+    // Units meet in a group where they sit side by side in one producer's output, or in one digit of a
+    // factorisation (heads, conv groups); a plain channel axis that only carries others' channels
+    // (a concat output) does not merge its producers.
+    if (!producerClass.has(c) && !(partLabel.has(c) && partLabel.get(c) !== "channel")) continue;
     let first = -1;
+    const b = base[c]!;
     for (let i = 0; i < classSize(c); i++) {
-      const r = uf.find(base[c]! + i);
-      if (terms.has(r)) continue;
+      const r = rootOf[b + i]!;
+      if (hasTerm[r]) continue;
       if (first < 0) first = r;
       else guf.union(first, r);
     }
@@ -273,58 +293,89 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   interface G {
     root: number;
     units: number[];
-    unitOf: Map<number, number>;
     producer: SpaceId;
   }
-  const groups = new Map<number, G>();
-  const unitRef = (leaf: number, create: SpaceId | -1): [G, number] | undefined => {
-    const gr = guf.find(leaf);
-    let g = groups.get(gr);
-    if (!g) {
-      if (create < 0) return undefined;
-      g = { root: gr, units: [], unitOf: new Map(), producer: create };
-      groups.set(gr, g);
-    }
-    let u = g.unitOf.get(leaf);
-    if (u === undefined) {
-      u = g.units.length;
-      g.units.push(leaf);
-      g.unitOf.set(leaf, u);
-    }
-    return [g, u];
+  const groupList: G[] = [];
+  const groupOfRoot = new Map<number, number>();
+  const groupOfLeaf = new Int32Array(total).fill(-1);
+  const unitOfLeaf = new Int32Array(total).fill(-1);
+  /** Group index of a leaf (assigning it a unit); creates the group for a producer, -1 when it has none. */
+  const assign = (l: number, producer: SpaceId | -1): number => {
+    let gi = groupOfLeaf[l]!;
+    if (gi >= 0) return gi;
+    const gr = guf.find(l);
+    const found = groupOfRoot.get(gr);
+    if (found === undefined) {
+      if (producer < 0) return -1;
+      gi = groupList.push({ root: gr, units: [], producer }) - 1;
+      groupOfRoot.set(gr, gi);
+    } else gi = found;
+    groupOfLeaf[l] = gi;
+    unitOfLeaf[l] = groupList[gi]!.units.push(l) - 1;
+    return gi;
   };
   const producers = [...rel.producers].filter(hasElems).sort((a, b) => a - b);
+  const seenProducerClass = new Set<number>();
   for (const p of producers) {
-    const n = spaces[p]!.size;
-    for (let i = 0; i < n; i++) for (const l of leaves(elem(p, i))) unitRef(l, p);
+    const c = cls[p]!;
+    if (seenProducerClass.has(c)) continue;
+    seenProducerClass.add(c);
+    const b = base[c]!;
+    for (let i = 0; i < classSize(c); i++) eachLeaf(b + i, (l) => void assign(l, p));
   }
 
-  // ---- 7. index maps of every space a group touches ---------------------------------------------
-  /** space → group root → unit → indices. */
-  const maps = new Map<SpaceId, Map<number, number[][]>>();
-  const touch = (s: SpaceId) => {
-    if (maps.has(s) || !hasElems(s)) return maps.get(s);
-    const m = new Map<number, number[][]>();
-    const n = spaces[s]!.size;
-    for (let i = 0; i < n; i++) {
-      for (const l of leaves(elem(s, i))) {
-        const ref = unitRef(l, -1);
-        if (!ref) continue;
-        const [g, u] = ref;
-        let arr = m.get(g.root);
-        if (!arr) m.set(g.root, (arr = []));
-        (arr[u] ??= []).push(i);
-      }
+  // ---- 7. index maps, per class (every space of a class has the same indices) ------------------
+  /** class → group index → [unit, index] pairs. */
+  const classPairs = new Map<number, Map<number, number[]>>();
+  const pairsOf = (s: SpaceId): Map<number, number[]> | undefined => {
+    if (!hasElems(s)) return undefined;
+    const c = cls[s]!;
+    let m = classPairs.get(c);
+    if (m) return m;
+    m = new Map();
+    const b = base[c]!;
+    for (let i = 0; i < classSize(c); i++) {
+      eachLeaf(b + i, (l) => {
+        const gi = assign(l, -1);
+        if (gi < 0) return;
+        let arr = m!.get(gi);
+        if (!arr) m!.set(gi, (arr = []));
+        arr.push(unitOfLeaf[l]!, i);
+      });
     }
-    maps.set(s, m);
+    classPairs.set(c, m);
     return m;
   };
   const weightSpaces: SpaceId[] = [];
   for (let s = 0; s < S; s++) if (spaces[s]!.kind === "weight" && hasElems(s)) weightSpaces.push(s);
-  for (const s of weightSpaces) touch(s);
-  for (const r of rel.rewrites) for (const s of r.spaces) touch(s);
-  for (const op of rel.macOps) for (const s of op.spaces) touch(s);
-  const touched = (s: SpaceId) => (maps.get(s)?.size ?? 0) > 0;
+  for (const s of weightSpaces) pairsOf(s);
+  for (const r of rel.rewrites) for (const s of r.spaces) pairsOf(s);
+  for (const op of rel.macOps) for (const s of op.spaces) pairsOf(s);
+  const touched = (s: SpaceId) => (hasElems(s) ? (classPairs.get(cls[s]!)?.size ?? 0) > 0 : false);
+  // Pairs → IndexMap, once units are final.
+  const mapCache = new Map<string, IndexMap>();
+  const indexMap = (s: SpaceId, gi: number): IndexMap | undefined => {
+    const c = cls[s]!;
+    const key = `${c}:${gi}`;
+    const hit = mapCache.get(key);
+    if (hit) return hit;
+    const pairs = classPairs.get(c)?.get(gi);
+    if (!pairs) return undefined;
+    const units = groupList[gi]!.units.length;
+    const counts = new Int32Array(units + 1);
+    for (let k = 0; k < pairs.length; k += 2) counts[pairs[k]! + 1]!++;
+    let single = true;
+    for (let u = 1; u <= units; u++) if (counts[u] !== 1) single = false;
+    for (let u = 1; u <= units; u++) counts[u]! += counts[u - 1]!;
+    const flat = new Array<number>(pairs.length / 2);
+    const fill = counts.slice();
+    for (let k = 0; k < pairs.length; k += 2) flat[fill[pairs[k]!]!++] = pairs[k + 1]!;
+    // Indices of a unit ascend already (classes are scanned in index order).
+    const map: IndexMap = single ? { flat } : { flat, offsets: Array.from(counts) };
+    mapCache.set(key, map);
+    return map;
+  };
+  const unitSizes = (map: IndexMap, units: number) => (u: number) => (map.offsets ? map.offsets[u + 1]! - map.offsets[u]! : u < units ? 1 : 0);
 
   // ---- 8. axis refs ------------------------------------------------------------------------------
   const axes: AxisRef[] = [];
@@ -366,22 +417,47 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   // A MAC factor is read from a weight member of the same class when there is one (same indices).
   const weightOfClass = new Map<number, SpaceId>();
   for (const s of weightSpaces) if (!weightOfClass.has(cls[s]!) && touched(s)) weightOfClass.set(cls[s]!, s);
-  const repr = (s: SpaceId) => weightOfClass.get(cls[s]!) ?? s;
-  for (const op of rel.macOps) op.spaces = op.spaces.map(repr);
+  const repr = (s: SpaceId) => (hasElems(s) ? (weightOfClass.get(cls[s]!) ?? s) : s);
   const macSpaces = new Map<number, SpaceId[]>();
-  for (const op of rel.macOps) macSpaces.set(op.node, op.spaces);
+  for (const op of rel.macOps) macSpaces.set(op.node, (op.spaces = op.spaces.map(repr)));
   graph.nodes.forEach((node, i) => {
     const macs = metrics.perNode[i]?.macs ?? 0;
     if (macs <= 0) return;
-    const sp = (macSpaces.get(i) ?? []).filter(touched);
+    const sp = [...new Set((macSpaces.get(i) ?? []).filter(touched))];
     cost.ops.push({ node: node.name, macs, axes: sp.map(axisId) });
   });
 
   // ---- 10. JSON groups ----------------------------------------------------------------------------
+  const G = groupList.length;
+  const members: Member[][] = groupList.map(() => []);
+  const unitParams = groupList.map((g) => new Float64Array(g.units.length));
+  const unitMacs = groupList.map((g) => new Float64Array(g.units.length));
+  for (const s of weightSpaces) {
+    const m = classPairs.get(cls[s]!);
+    if (!m || !m.size) continue;
+    const sp = spaces[s]!;
+    const node = graph.nodes[sp.node]!;
+    const role: MemberRole = rel.roles.get(s) ?? "other";
+    const per = sp.dims && FLOAT_TYPES.has(sp.dataType ?? 0) ? sp.dims.reduce((a, b) => a * b, 1) / sp.size : 0;
+    for (const gi of m.keys()) {
+      const map = indexMap(s, gi)!;
+      members[gi]!.push({ axis: axisId(s), tensor: sp.tensor, node: node.name, op: node.opType, dim: sp.axis, role, indices: map });
+      if (per) {
+        const size = unitSizes(map, groupList[gi]!.units.length);
+        const up = unitParams[gi]!;
+        for (let u = 0; u < up.length; u++) up[u]! += size(u) * per;
+      }
+    }
+  }
+  const macBySpace = new Map<SpaceId, number>();
+  for (const op of rel.macOps) for (const s of new Set(op.spaces)) macBySpace.set(s, (macBySpace.get(s) ?? 0) + (metrics.perNode[op.node]?.macs ?? 0));
+  const extraAxes: { axis: number; indices: IndexMap }[][] = groupList.map(() => []);
+  const listed: Set<number>[] = groupList.map(() => new Set());
+  for (let gi = 0; gi < G; gi++) for (const m of members[gi]!) listed[gi]!.add(m.axis);
   const rewriteOut: Rewrite[] = [];
-  const rewriteIds = new Map<number, number>();
-  rel.rewrites.forEach((r, k) => {
-    if (!r.spaces.some(touched)) return;
+  const groupRewrites: Group["rewrites"][] = groupList.map(() => []);
+  for (const r of rel.rewrites) {
+    if (!r.spaces.some(touched)) continue;
     const node = graph.nodes[r.node]!;
     const out: Rewrite = { id: rewriteOut.length, kind: r.kind, node: node.name, op: node.opType, axes: r.spaces.map(axisId), current: r.current };
     if (r.slot !== undefined) out.slot = r.slot;
@@ -389,143 +465,114 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (r.entry !== undefined) out.entry = r.entry;
     if (r.target) out.target = { node: graph.nodes[r.target.node]!.name, slot: r.target.slot, index: r.target.index };
     if (r.extra) out.extra = r.extra;
-    rewriteIds.set(k, out.id);
     rewriteOut.push(out);
-  });
-
-  const noteTexts = new Map<number, Set<string>>();
-  for (const nt of rel.notes) {
-    const m = touch(nt.space);
-    if (!m) continue;
-    for (const gr of m.keys()) {
-      let set = noteTexts.get(gr);
-      if (!set) noteTexts.set(gr, (set = new Set()));
-      set.add(nt.text);
+    for (const s of r.spaces) {
+      const m = pairsOf(s);
+      if (!m) continue;
+      for (const gi of m.keys()) {
+        groupRewrites[gi]!.push({ rewrite: out.id, axis: axisId(s), indices: indexMap(s, gi)! });
+        listed[gi]!.add(axisId(s));
+      }
     }
   }
-
-  const toIndexMap = (arr: number[][] | undefined, units: number): IndexMap => {
-    let single = true;
-    for (let u = 0; u < units; u++) if ((arr?.[u]?.length ?? 0) !== 1) single = false;
-    if (single) return { flat: Array.from({ length: units }, (_, u) => arr![u]![0]!) };
-    const flat: number[] = [], offsets = [0];
-    for (let u = 0; u < units; u++) {
-      for (const i of arr?.[u] ?? []) flat.push(i);
-      offsets.push(flat.length);
+  for (const [s, macs] of macBySpace) {
+    const m = pairsOf(s);
+    if (!m) continue;
+    const size = spaces[s]!.size;
+    for (const gi of m.keys()) {
+      const map = indexMap(s, gi)!;
+      const us = unitSizes(map, groupList[gi]!.units.length);
+      const um = unitMacs[gi]!;
+      for (let u = 0; u < um.length; u++) um[u]! += (macs * us(u)) / size;
+      const id = axisId(s);
+      if (!listed[gi]!.has(id)) {
+        listed[gi]!.add(id);
+        extraAxes[gi]!.push({ axis: id, indices: map });
+      }
     }
-    return { flat, offsets };
-  };
-
-  const macOpsBySpace = new Map<SpaceId, { macs: number }[]>();
-  for (const op of rel.macOps) for (const s of op.spaces) (macOpsBySpace.get(s) ?? macOpsBySpace.set(s, []).get(s)!).push({ macs: metrics.perNode[op.node]?.macs ?? 0 });
+  }
+  const noteTexts: Set<string>[] = groupList.map(() => new Set());
+  for (const nt of rel.notes) {
+    const m = pairsOf(nt.space);
+    if (m) for (const gi of m.keys()) noteTexts[gi]!.add(nt.text);
+  }
 
   const out: Group[] = [];
   const keys = new Set<string>();
-  const frozenList: FrozenChannels[] = [];
-  const ordered = [...groups.values()].sort((a, b) => a.producer - b.producer || a.root - b.root);
-  const groupIdOf = new Map<number, number>();
-  ordered.forEach((g, i) => groupIdOf.set(g.root, i));
   const frozenReasons: Record<string, number> = {};
   let prunableParams = 0;
-  for (const g of ordered) {
-    const id = groupIdOf.get(g.root)!;
+  // Stable order: by the producer that seeded the group.
+  const order = groupList.map((_, i) => i).sort((a, b) => groupList[a]!.producer - groupList[b]!.producer || a - b);
+  const idOf = new Int32Array(G);
+  order.forEach((gi, id) => (idOf[gi] = id));
+  for (const gi of order) {
+    const g = groupList[gi]!;
     const units = g.units.length;
-    const members: Member[] = [];
-    const unitParams = new Array<number>(units).fill(0);
-    const unitMacs = new Array<number>(units).fill(0);
-    for (const s of weightSpaces) {
-      const arr = maps.get(s)?.get(g.root);
-      if (!arr) continue;
-      const sp = spaces[s]!;
-      const node = graph.nodes[sp.node]!;
-      const role: MemberRole = rel.roles.get(s) ?? "other";
-      const map = toIndexMap(arr, units);
-      members.push({ axis: axisId(s), tensor: sp.tensor, node: node.name, op: node.opType, dim: sp.axis, role, indices: map });
-      if (sp.dims && FLOAT_TYPES.has(sp.dataType ?? 0)) {
-        const per = sp.dims.reduce((a, b) => a * b, 1) / sp.size;
-        for (let u = 0; u < units; u++) unitParams[u]! += (arr[u]?.length ?? 0) * per;
-      }
-    }
-    for (const [s, ops] of macOpsBySpace) {
-      const arr = maps.get(s)?.get(g.root);
-      if (!arr) continue;
-      const size = spaces[s]!.size;
-      for (const op of ops) for (let u = 0; u < units; u++) unitMacs[u]! += (op.macs * (arr[u]?.length ?? 0)) / size;
-    }
-    const rewrites: Group["rewrites"] = [];
-    rel.rewrites.forEach((r, k) => {
-      const rid = rewriteIds.get(k);
-      if (rid === undefined) return;
-      for (const s of r.spaces) {
-        const arr = maps.get(s)?.get(g.root);
-        if (arr) rewrites.push({ rewrite: rid, axis: axisId(s), indices: toIndexMap(arr, units) });
-      }
-    });
-    // Axes the cost model reads that are neither members nor rewrite axes.
-    const listed = new Set<number>([...members.map((m) => m.axis), ...rewrites.map((r) => r.axis)]);
-    const extraAxes: { axis: number; indices: IndexMap }[] = [];
-    for (const s of macOpsBySpace.keys()) {
-      const arr = maps.get(s)?.get(g.root);
-      if (!arr || listed.has(axisId(s))) continue;
-      listed.add(axisId(s));
-      extraAxes.push({ axis: axisId(s), indices: toIndexMap(arr, units) });
-    }
-    // Frozen units and their reasons.
     const frozenUnits: number[] = [];
     const reasonCount = new Map<string, number>();
     g.units.forEach((leaf, u) => {
-      const r = frozen.get(leaf);
-      if (!r) return;
+      const ri = frozenOf[leaf]!;
+      if (ri < 0) return;
+      const r = reasons[ri]!;
       frozenUnits.push(u);
       reasonCount.set(r.text, (reasonCount.get(r.text) ?? 0) + 1);
       frozenReasons[r.kind] = (frozenReasons[r.kind] ?? 0) + 1;
     });
     const producerSpace = spaces[g.producer]!;
     const producerNode = graph.nodes[producerSpace.node]!;
-    const kind = unitKindOf(g.units[0]!);
-    let key = `${producerSpace.tensor}:${producerSpace.axis}${kind === "channel" ? "" : `:${kind}`}`;
-    for (let n = 2; keys.has(key); n++) key = `${producerSpace.tensor}:${producerSpace.axis}${kind === "channel" ? "" : `:${kind}`}#${n}`;
+    let kind = unitKindOf(g.units[0]!);
+    if ((kind as string) === "reshape") {
+      // Blocks of consecutive indices on the producer are heads; single strided indices are head-dims.
+      const pm = members[gi]!.find((m) => m.role === "out") ?? members[gi]![0];
+      const idx = pm ? (pm.indices.offsets ? pm.indices.flat.slice(pm.indices.offsets[0], pm.indices.offsets[1]) : [pm.indices.flat[0]!]) : [];
+      kind = idx.some((v, k) => k > 0 && v === idx[k - 1]! + 1) ? "head" : "head-dim";
+    }
+    const stem = `${producerSpace.tensor}:${producerSpace.axis}${kind === "channel" ? "" : `:${kind}`}`;
+    let key = stem;
+    for (let n = 2; keys.has(key); n++) key = `${stem}#${n}`;
     keys.add(key);
+    const up = Array.from(unitParams[gi]!, Math.round), um = Array.from(unitMacs[gi]!, Math.round);
     const group: Group = {
-      id,
+      id: idOf[gi]!,
       key,
       units,
       unitKind: kind,
-      members,
-      rewrites,
-      params: sum(unitParams),
-      macs: sum(unitMacs),
-      unitParams: unitParams.map(round),
-      unitMacs: unitMacs.map(round),
+      members: members[gi]!,
+      rewrites: groupRewrites[gi]!,
+      params: sum(up),
+      macs: sum(um),
+      unitParams: up,
+      unitMacs: um,
       scope: producerNode.scope.module,
     };
-    if (extraAxes.length) group.extraAxes = extraAxes;
+    if (extraAxes[gi]!.length) group.extraAxes = extraAxes[gi]!;
     if (frozenUnits.length) {
       const top = [...reasonCount.entries()].sort((a, b) => b[1] - a[1])[0]![0];
       group.frozen = frozenUnits.length === units ? { reason: top } : { reason: top, units: frozenUnits };
     }
-    const nt = noteTexts.get(g.root);
-    if (nt) group.notes = [...nt];
-    const frozenSet = new Set(frozenUnits);
-    for (let u = 0; u < units; u++) if (!frozenSet.has(u)) prunableParams += unitParams[u]!;
+    if (noteTexts[gi]!.size) group.notes = [...noteTexts[gi]!];
+    const fz = new Set(frozenUnits);
+    for (let u = 0; u < units; u++) if (!fz.has(u)) prunableParams += up[u]!;
     out.push(group);
   }
 
   // Frozen channels per producing axis.
+  const frozenList: FrozenChannels[] = [];
   for (const p of producers) {
     const sp = spaces[p]!;
+    const b = base[cls[p]!]!;
     let count = 0;
     let reason: Reason | undefined;
     let gid: number | undefined;
     for (let i = 0; i < sp.size; i++) {
       let removable = false;
-      for (const l of leaves(elem(p, i))) {
-        const ref = unitRef(l, -1);
-        if (ref && gid === undefined) gid = groupIdOf.get(ref[0].root);
-        const r = frozen.get(l);
-        if (!r) removable = true;
-        else reason ??= r;
-      }
+      eachLeaf(b + i, (l) => {
+        const gi = groupOfLeaf[l]!;
+        if (gi >= 0 && gid === undefined) gid = idOf[gi];
+        const ri = frozenOf[l]!;
+        if (ri < 0 && gi >= 0) removable = true;
+        else if (ri >= 0) reason ??= reasons[ri];
+      });
       if (!removable) count++;
     }
     if (count === 0) continue;
@@ -534,6 +581,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
     if (gid !== undefined) fc.group = gid;
     frozenList.push(fc);
   }
+  out.sort((a, b) => a.id - b.id);
 
   const frozenUnitCount = out.reduce((n, g) => n + (g.frozen ? (g.frozen.units?.length ?? g.units) : 0), 0);
   const unitTotal = out.reduce((n, g) => n + g.units, 0);
@@ -572,8 +620,4 @@ function sum(a: number[]): number {
   let s = 0;
   for (const x of a) s += x;
   return Math.round(s);
-}
-
-function round(x: number): number {
-  return Math.round(x);
 }

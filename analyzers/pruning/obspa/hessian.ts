@@ -11,11 +11,12 @@
  * With bias compensation the Hessian is centred (covariance) and the column means are kept: the optimum
  * with a free bias is the centred solution plus Δb = −ΔW·μ, identical to augmenting X with a ones row.
  */
-import { accumulateGramFast } from "./gram.ts";
+import { accumulateGramFast, matmulFast } from "./gram.ts";
 import {
   choleskyInverse,
   choleskySolveRows,
   dampedCholesky,
+  matmul,
   principalSubmatrix,
   symmetrize,
   type DampingOptions,
@@ -43,9 +44,9 @@ export interface LayerHessian {
   /** OBS cost of removing the input channels `channels` from a rows × d weight matrix. */
   removalCost(w: Float64Array, rows: number, channels: readonly number[]): number;
   /** ½·w_r·H·w_rᵀ per row: the energy of each output (around its mean when centred). */
-  rowEnergy(w: Float64Array, rows: number): Float64Array;
+  rowEnergy(w: Float64Array, rows: number): Promise<Float64Array>;
   /** The OBS update for removing the input channels `removed`. */
-  compensate(w: Float64Array, rows: number, removed: readonly number[]): Compensation;
+  compensate(w: Float64Array, rows: number, removed: readonly number[]): Promise<Compensation>;
 }
 
 function columnsOf(channels: readonly number[], taps: number): number[] {
@@ -124,43 +125,33 @@ export class DenseHessian implements LayerHessian {
     return 0.5 * quadInverse(smallCholesky(block, cols.length), cols.length, selectColumns(w, rows, this.d, cols), rows);
   }
 
-  rowEnergy(w: Float64Array, rows: number): Float64Array {
-    // ½·w·H·wᵀ = ½·‖Lᵀ·wᵀ‖² with the damped factor (the damping is part of the objective everywhere).
-    const d = this.d;
+  async rowEnergy(w: Float64Array, rows: number): Promise<Float64Array> {
+    // ½·w·H·wᵀ = ½·‖w·L‖² with the damped factor (the damping is part of the objective everywhere).
+    const t = await matmulFast(w, this.L, rows, this.d, this.d);
     const out = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       let s = 0;
-      for (let j = 0; j < d; j++) {
-        let t = 0;
-        for (let i = j; i < d; i++) t += this.L[i * d + j]! * w[r * d + i]!;
-        s += t * t;
-      }
+      for (let j = 0; j < this.d; j++) s += t[r * this.d + j]! ** 2;
       out[r] = 0.5 * s;
     }
     return out;
   }
 
-  compensate(w: Float64Array, rows: number, removed: readonly number[]): Compensation {
+  async compensate(w: Float64Array, rows: number, removed: readonly number[]): Promise<Compensation> {
     const d = this.d;
     const q = columnsOf(removed, this.taps);
-    const weight = Float64Array.from(w);
-    if (q.length === 0) return { weight, biasDelta: this.means ? new Float64Array(rows) : undefined };
+    if (q.length === 0) return { weight: Float64Array.from(w), biasDelta: this.means ? new Float64Array(rows) : undefined };
     const hinv = this.inverse();
     const k = q.length;
     const lq = smallCholesky(principalSubmatrix(hinv, d, q), k);
     // Y = W_Q · [(H⁻¹)_QQ]⁻¹ (rows × k), then ΔW = −Y · (H⁻¹)_{Q,:}.
     const y = selectColumns(w, rows, d, q);
     choleskySolveRows(lq, k, y, rows);
-    const delta = new Float64Array(rows * d);
-    for (let r = 0; r < rows; r++) {
-      const dr = r * d;
-      for (let a = 0; a < k; a++) {
-        const c = y[r * k + a]!;
-        if (c === 0) continue;
-        const hr = q[a]! * d;
-        for (let j = 0; j < d; j++) delta[dr + j] -= c * hinv[hr + j]!;
-      }
-    }
+    const hq = new Float64Array(k * d);
+    q.forEach((j, a) => hq.set(hinv.subarray(j * d, (j + 1) * d), a * d));
+    const delta = await matmulFast(y, hq, rows, k, d);
+    for (let i = 0; i < delta.length; i++) delta[i] = -delta[i]!;
+    const weight = Float64Array.from(w);
     for (let i = 0; i < weight.length; i++) weight[i] += delta[i]!;
     for (let r = 0; r < rows; r++) for (const j of q) weight[r * d + j] = 0;
     return { weight, biasDelta: biasDeltaOf(delta, rows, d, this.means) };
@@ -229,55 +220,61 @@ export class KroneckerHessian implements LayerHessian {
     return (0.5 * s) / this.kappa;
   }
 
-  rowEnergy(w: Float64Array, rows: number): Float64Array {
+  /** The weight regrouped as (row, tap) × channel: A[(r·T + u), c] = W[r, c·T + u]. */
+  private byTap(w: Float64Array, rows: number, channels: readonly number[] | undefined): Float64Array {
     const C = this.channels, T = this.taps, d = C * T;
+    const cs = channels ?? Array.from({ length: C }, (_, c) => c);
+    const k = cs.length;
+    const a = new Float64Array(rows * T * k);
+    for (let r = 0; r < rows; r++)
+      for (let i = 0; i < k; i++) {
+        const src = r * d + cs[i]! * T;
+        for (let u = 0; u < T; u++) a[(r * T + u) * k + i] = w[src + u]!;
+      }
+    return a;
+  }
+
+  async rowEnergy(w: Float64Array, rows: number): Promise<Float64Array> {
+    const C = this.channels, T = this.taps;
+    // e_r = ½·Σ_{u,v} Ω_uv · (A_ru·Σ)·A_rvᵀ / κ with A_ru the channel vector of row r at tap u.
+    const a = this.byTap(w, rows, undefined);
+    const p = await matmulFast(a, this.sigma, rows * T, C, C);
     const out = new Float64Array(rows);
-    const wo = new Float64Array(d); // row · (I ⊗ Ω)
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < C; c++)
-        for (let u = 0; u < T; u++) {
-          let t = 0;
-          for (let v = 0; v < T; v++) t += w[r * d + c * T + v]! * this.omega[v * T + u]!;
-          wo[c * T + u] = t;
-        }
       let s = 0;
-      for (let a = 0; a < C; a++)
-        for (let b = 0; b < C; b++) {
-          const sab = this.sigma[a * C + b]!;
-          if (sab === 0) continue;
+      for (let u = 0; u < T; u++) {
+        const pu = (r * T + u) * C;
+        for (let v = 0; v < T; v++) {
+          const o = this.omega[u * T + v]!;
+          if (o === 0) continue;
+          const av = (r * T + v) * C;
           let t = 0;
-          for (let u = 0; u < T; u++) t += w[r * d + a * T + u]! * wo[b * T + u]!;
-          s += sab * t;
+          for (let c = 0; c < C; c++) t += p[pu + c]! * a[av + c]!;
+          s += o * t;
         }
+      }
       out[r] = (0.5 * s) / this.kappa;
     }
     return out;
   }
 
-  compensate(w: Float64Array, rows: number, removed: readonly number[]): Compensation {
+  async compensate(w: Float64Array, rows: number, removed: readonly number[]): Promise<Compensation> {
     const C = this.channels, T = this.taps, d = C * T;
-    const weight = Float64Array.from(w);
     const k = removed.length;
-    if (k === 0) return { weight, biasDelta: this.means ? new Float64Array(rows) : undefined };
-    // ΔW = −W_Q·([(Σ⁻¹)_QQ]⁻¹·(Σ⁻¹)_{Q,:} ⊗ I): the same channel mixing M for every tap.
+    if (k === 0) return { weight: Float64Array.from(w), biasDelta: this.means ? new Float64Array(rows) : undefined };
+    // ΔW = −W_Q·([(Σ⁻¹)_QQ]⁻¹·(Σ⁻¹)_{Q,:} ⊗ I): the same channel mixing M (k × C) at every tap.
     const a = smallInverse(principalSubmatrix(this.sigmaInv, C, removed), k);
-    const m = new Float64Array(k * C);
-    for (let i = 0; i < k; i++)
-      for (let j = 0; j < k; j++) {
-        const aij = a[i * k + j]!;
-        const row = removed[j]! * C;
-        for (let c = 0; c < C; c++) m[i * C + c] += aij * this.sigmaInv[row + c]!;
-      }
+    const sq = new Float64Array(k * C);
+    removed.forEach((q, i) => sq.set(this.sigmaInv.subarray(q * C, (q + 1) * C), i * C));
+    const m = matmul(a, sq, k, k, C);
+    const prod = await matmulFast(this.byTap(w, rows, removed), m, rows * T, k, C);
     const delta = new Float64Array(rows * d);
     for (let r = 0; r < rows; r++)
-      for (let i = 0; i < k; i++) {
-        const q = removed[i]!;
-        for (let u = 0; u < T; u++) {
-          const wq = w[r * d + q * T + u]!;
-          if (wq === 0) continue;
-          for (let c = 0; c < C; c++) delta[r * d + c * T + u] -= wq * m[i * C + c]!;
-        }
+      for (let u = 0; u < T; u++) {
+        const pr = (r * T + u) * C;
+        for (let c = 0; c < C; c++) delta[r * d + c * T + u] = -prod[pr + c]!;
       }
+    const weight = Float64Array.from(w);
     for (let i = 0; i < weight.length; i++) weight[i] += delta[i]!;
     for (let r = 0; r < rows; r++) for (const q of removed) weight.fill(0, r * d + q * T, r * d + (q + 1) * T);
     return { weight, biasDelta: biasDeltaOf(delta, rows, d, this.means) };
@@ -355,7 +352,7 @@ export class DiagonalHessian implements LayerHessian {
     return 0.5 * s;
   }
 
-  rowEnergy(w: Float64Array, rows: number): Float64Array {
+  async rowEnergy(w: Float64Array, rows: number): Promise<Float64Array> {
     const d = this.channels * this.taps;
     const out = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
@@ -370,7 +367,7 @@ export class DiagonalHessian implements LayerHessian {
     return out;
   }
 
-  compensate(w: Float64Array, rows: number, removed: readonly number[]): Compensation {
+  async compensate(w: Float64Array, rows: number, removed: readonly number[]): Promise<Compensation> {
     const d = this.channels * this.taps;
     const q = columnsOf(removed, this.taps);
     const beta = this.beta(q);

@@ -40,7 +40,7 @@ export interface ObspaOptions {
   biasCompensation?: boolean;
   /** Weight of the producer rows' output energy in the score (default 1). */
   producerWeight?: number;
-  /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 1152). */
+  /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 576). */
   exactMaxColumns?: number;
   /** Rows of X per layer (default max(4096, 16·columns)). */
   maxRows?: (columns: number) => number;
@@ -103,7 +103,7 @@ export class ObspaSession {
     readonly groups: readonly GroupLike[],
     opts: ObspaOptions,
   ) {
-    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 1, exactMaxColumns: 1152, ...opts };
+    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 1, exactMaxColumns: 576, ...opts };
     if (opts.source === "calibration" && !opts.feeds) throw new Error("OBSPA: the calibration source needs calibration data (feeds)");
     this.layers = weightLayers(graph);
   }
@@ -223,13 +223,14 @@ export class ObspaSession {
     const hessians = this.hessians;
     const t0 = performance.now();
     const energies = new Map<string, Float64Array>();
-    const rowEnergies = (layer: WeightLayer): Float64Array => {
+    const rowEnergies = async (layer: WeightLayer): Promise<Float64Array> => {
       let e = energies.get(layer.node.name);
       if (!e) {
         const hs = hessians.get(layer.node.name)!;
         const rows = groupRows(layer);
         e = new Float64Array(layer.outChannels);
-        this.matrices(layer).forEach((w, g) => e!.set(hs[g]!.rowEnergy(w, rows), g * rows));
+        const mats = this.matrices(layer);
+        for (let g = 0; g < mats.length; g++) e.set(await hs[g]!.rowEnergy(mats[g]!, rows), g * rows);
         energies.set(layer.node.name, e);
       }
       return e;
@@ -260,7 +261,7 @@ export class ObspaSession {
       }
       if (needProducers)
         for (const use of gl.producers) {
-          const e = rowEnergies(use.layer);
+          const e = await rowEnergies(use.layer);
           const m = group.members[use.member]!;
           const v = new Float64Array(group.units);
           for (let u = 0; u < group.units; u++) {
@@ -333,7 +334,7 @@ export class ObspaSession {
         const q = [...perLayer.get(layer)!].sort((a, b) => a - b);
         const hs = hessians.get(layer.node.name)!;
         const rows = groupRows(layer);
-        const mats = this.matrices(layer).map((w, g) => hs[g]!.compensate(w, rows, q));
+        const mats = await Promise.all(this.matrices(layer).map((w, g) => hs[g]!.compensate(w, rows, q)));
         const tp = this.graph.weight(layer.weight)!;
         const values = joinWeight(layer, mats.map((c) => c.weight));
         tensors.set(layer.weight, { dataType: tp.dataType, dims: tensorDims(tp), values });

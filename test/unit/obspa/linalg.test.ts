@@ -89,3 +89,18 @@ describe("obspa linalg", () => {
     assert.throws(() => dampedCholesky(Float64Array.from([1, 2, 2, 1]), 2, { lambda: 0.01, maxTries: 2 }), /Cholesky failed/);
   });
 });
+
+describe("obspa products through onnxruntime (float64)", () => {
+  it("matmulFast and accumulateGramFast equal the JavaScript kernels above the size threshold", async () => {
+    const { matmulFast, accumulateGramFast } = await import("../../../analyzers/pruning/obspa/gram.ts");
+    const m = 150, k = 400, n = 350; // m·k·n ≥ 2e7: onnxruntime path
+    const a = randomMatrix(m, k, 1), b = randomMatrix(k, n, 2);
+    assert.ok(maxAbsDiff(await matmulFast(a, b, m, k, n), matmul(a, b, m, k, n)) < 1e-11);
+    const d = 300, rows = 400;
+    const x = randomMatrix(d, rows, 3);
+    const h1 = new Float64Array(d * d), h2 = new Float64Array(d * d);
+    accumulateGram(h1, x, d, rows);
+    await accumulateGramFast(h2, x, d, rows);
+    for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) assert.ok(Math.abs(h1[i * d + j]! - h2[i * d + j]!) < 1e-10);
+  });
+});

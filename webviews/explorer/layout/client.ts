@@ -38,6 +38,16 @@ export class LayoutClient {
     void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
   }
 
+  /** Puts layouts saved with the webview's state back, so a restored tab needs no ELK run. */
+  seed(layouts: readonly GroupLayout[]): void {
+    for (const l of layouts) if (l && typeof l.key === "string" && !this.cache.has(l.key)) this.cache.set(l.key, l);
+  }
+
+  /** Forgets every layout (the model changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
   cached(key: string): GroupLayout | undefined {
     return this.cache.get(key);
   }
@@ -59,18 +69,32 @@ export class LayoutClient {
     return p;
   }
 
+  private answered = false;
+
   private ensurePort(): Port {
     if (this.port) return this.port;
     try {
       const url = URL.createObjectURL(new Blob([this.source], { type: "text/javascript" }));
       const w = new Worker(url);
       this.port = w as unknown as Port;
-      w.onerror = (e) => this.fail(`layout worker failed: ${e.message}`);
+      w.onerror = (e) => {
+        e.preventDefault();
+        // Refused before it ever answered (a CSP without worker-src blob:): run on this thread instead.
+        if (!this.answered) this.switchToMainThread();
+        else this.fail(`layout worker failed: ${e.message}`);
+      };
     } catch {
       this.port = this.mainThreadPort();
     }
     this.port.onmessage = (e) => this.onResult(e.data);
     return this.port;
+  }
+
+  private switchToMainThread(): void {
+    (this.port as unknown as Worker | undefined)?.terminate?.();
+    this.port = this.mainThreadPort();
+    this.port.onmessage = (e) => this.onResult(e.data);
+    if (this.busy) this.port.postMessage({ id: this.busy.id, req: this.busy.job.req });
   }
 
   /** Runs the worker's code on this thread with a stand-in scope, through a nonce'd script. */
@@ -102,6 +126,7 @@ export class LayoutClient {
   }
 
   private onResult(m: { id: number; layout?: GroupLayout; error?: string }): void {
+    this.answered = true;
     if (!this.busy || this.busy.id !== m.id) return;
     const { job } = this.busy;
     this.busy = undefined;

@@ -127,18 +127,19 @@ function tensorTable(ts: TensorInfo[], actions: DetailsActions, showKind: boolea
     const name = h("a", { href: "#", title: t.name, onclick: (e: Event) => (e.preventDefault(), actions.revealTensor(t.name)) }, t.name);
     const stats =
       t.hasData && onStats
-        ? h("vscode-button", { secondary: true, class: "stats-btn", "aria-label": `Statistics of ${t.name}`, onclick: () => onStats(t.name) }, "Stats")
+        ? h("vscode-icon", { name: "graph", "action-icon": true, class: "stats-btn", label: `Statistics of ${t.name}`, title: `Statistics of ${t.name}`, onclick: () => onStats(t.name) })
         : null;
+    const tag = showKind ? ({ initializer: "weight", constant: "const", input: "input", output: "output" } as Record<string, string>)[t.kind] : undefined;
     return h(
       "tr",
       { "data-tensor": t.name },
-      h("td", { class: "tname" }, name),
+      h("td", { class: "tname", title: `${t.name} (${t.kind})` }, name),
       h("td", { class: "dtype" }, t.dataType || "?"),
       h("td", { class: "shape" }, h("code", {}, formatShape(t.shape) || "?")),
-      h("td", { class: "kind" }, showKind ? t.kind : "", stats),
+      h("td", { class: "kind" }, tag ? h("span", { class: "tag" }, tag) : "", stats),
     );
   });
-  return h("table", { class: "tensors" }, h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "dtype"), h("th", {}, "shape"), h("th", {}, showKind ? "kind" : ""))), h("tbody", {}, ...rows));
+  return h("table", { class: "tensors" }, h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "dtype"), h("th", {}, "shape"), h("th", {}, ""))), h("tbody", {}, ...rows));
 }
 
 function overlaySection(info: OverlayInfo, v: OverlayItemValue | undefined, actions: DetailsActions): HTMLElement {

@@ -23,18 +23,23 @@ function convLike(ctx: RuleContext, xs = 0, ws = 1, bs = 2): void {
   const g = attrInt(ctx.node.proto, "group", 1);
   const x1 = ctx.in(xs, 1), w0 = ctx.in(ws, 0), w1 = ctx.in(ws, 1), y1 = ctx.out(0, 1);
   ctx.same(ctx.in(xs, 0), ctx.out(0, 0));
+  // A depthwise conv (one input channel per group) filters channels it does not create: its input
+  // channel is its group, and without a multiplier its output channel too — it is not a producer.
+  const depthwise = g > 1 && ctx.sizeOf(w1) === 1;
+  let producer = true;
   if (g === 1) ctx.same(x1, w1);
   else {
     const cout = ctx.sizeOf(w0);
     if (!(cout % g === 0)) throw new RuleError({ kind: "shape conflict", text: `${ctx.where}: ${cout} output channels in ${g} groups` });
     const G = ctx.virtual("group", g);
-    ctx.factor(x1, [G, w1], ["conv-group", "group-channel"]);
+    ctx.factor(x1, [G, w1], [depthwise ? "channel" : "conv-group", "group-channel"]);
     const co = cout / g;
-    ctx.factor(w0, co > 1 ? [G, ctx.virtual("group-out", co)] : [G], ["conv-group", "group-channel"]);
+    ctx.factor(w0, co > 1 ? [G, ctx.virtual("group-out", co)] : [G], [depthwise ? "channel" : "conv-group", "group-channel"]);
     ctx.rewrite("attribute", [G], `group=${g}`, { attribute: "group" });
+    producer = !(depthwise && co === 1);
   }
   ctx.same(w0, y1);
-  ctx.weightRole(ws, 0, "out", true);
+  ctx.weightRole(ws, 0, "out", producer);
   ctx.weightRole(ws, 1, "in");
   if (ctx.has(bs)) {
     ctx.same(ctx.in(bs, 0), y1);

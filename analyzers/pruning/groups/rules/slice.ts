@@ -65,7 +65,8 @@ function slice(ctx: RuleContext): void {
       return;
     }
     ctx.linkRange(y, 0, x, b.start, b.count, step);
-    ctx.rewrite("slice-bounds", [x, y], `[${starts![i]}:${ends![i]}:${step}] on axis ${a}`, { slot: 1, entry: i });
+    // The bounds as analysed (they may be computed from Shape at run time: apply writes constants).
+    ctx.rewrite("slice-bounds", [x, y], `[${starts![i]}:${ends![i]}:${step}] on axis ${a}`, { slot: 1, entry: i, extra: { starts, ends, steps: st } });
   });
   for (let a = 0; a < r; a++) if (!done.has(a)) ctx.same(ctx.in(0, a), ctx.out(0, a));
 }

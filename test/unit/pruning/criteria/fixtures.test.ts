@@ -8,7 +8,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { analyzeModelStatic } from "../../../../analyzers/analysis.ts";
 import { readTensor, toFloat64 } from "../../../../analyzers/onnx/tensor.ts";
-import { resolvePlan } from "../../../../analyzers/pruning/apply/index.ts";
+import { buildGraph } from "../../../../analyzers/graph/graph.ts";
+import { applyPlan, resolvePlan } from "../../../../analyzers/pruning/apply/index.ts";
+import { createSession, dummyFeeds } from "../../../../analyzers/runtime/ort.ts";
 import {
   modelWeights,
   randomBaselinePlan,
@@ -106,6 +108,21 @@ for (const name of ["resnet18", "densenet121"]) {
       for (const g of head) assert.ok(!sel.plan.groups.some((p) => p.key === g.key), `${g.key} pruned`);
       // Same inputs, same plan.
       assert.deepEqual(selectPlan(ctx.ga, s, sel.plan.settings as never), sel.plan);
+    });
+
+    it("a global MACs plan (LAMP, roundTo 8) and its random baseline apply and run in onnxruntime", async function () {
+      if (name !== "resnet18") this.skip();
+      const s = scoreGroups(ctx.ga, ctx.w, { criterion: "l2", normalization: "lamp" });
+      const sel = selectPlanDetailed(ctx.ga, s, { ratio: 0.4, target: "macs", scope: "global", roundTo: 8 });
+      assert.ok(sel.reached && sel.after.macs <= 0.6 * sel.before.macs);
+      const want = (await (await createSession(ctx.a.model)).run(dummyFeeds(ctx.a.graph)))[ctx.a.graph.outputs[0]!]!.dims;
+      for (const plan of [sel.plan, randomBaselinePlan(ctx.ga, sel.plan, 1)]) {
+        const pruned = applyPlan(ctx.a.model, ctx.ga, plan);
+        const g = buildGraph(pruned);
+        const out = (await (await createSession(pruned)).run(dummyFeeds(g)))[g.outputs[0]!]!;
+        assert.deepEqual(out.dims, want, plan.criterion);
+        assert.ok((out.data as Float32Array).every(Number.isFinite));
+      }
     });
   });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { normalizeScores, reduceStats, scoreGroups, weightsFrom } from "../../../../analyzers/pruning/criteria/index.ts";
+import { mulberry32, normalizeScores, reduceStats, scoreGroups, scoresToJSON, weightsFrom } from "../../../../analyzers/pruning/criteria/index.ts";
 import { buildAnalysis, tableOf, type GroupSpec } from "./build.ts";
 
 const close = (a: ArrayLike<number>, b: number[], eps = 1e-12) => {
@@ -28,6 +28,7 @@ const plain: GroupSpec = {
   ],
 };
 const analysis = buildAnalysis([chain, plain]);
+const mean = (a: Float64Array) => a.reduce((x, y) => x + y, 0) / a.length;
 const weights = weightsFrom(tableOf([chain, plain]));
 
 describe("criteria: scores", () => {
@@ -68,6 +69,20 @@ describe("criteria: scores", () => {
     close(s.groups[0]!.scores, f.map((a) => f.reduce((t, b) => t + d(a, b), 0)), 1e-9);
   });
 
+  it("FPGM of a layer past the budget is estimated from sampled filters, close to the exact sums", () => {
+    const rnd = mulberry32(5);
+    const n = 200;
+    const values = Array.from({ length: n * 50 }, () => rnd() - 0.5);
+    const big = buildAnalysis([{ key: "big", units: n, members: [{ tensor: "big.weight", dims: [n, 50], dim: 0, role: "out" }] }]);
+    const w = weightsFrom({ "big.weight": { dims: [n, 50], values } });
+    const exact = scoreGroups(big, w, { criterion: "fpgm", normalization: "none" }).groups[0]!;
+    const est = scoreGroups(big, w, { criterion: "fpgm", normalization: "none", fpgmBudget: 1000 }).groups[0]!;
+    assert.deepEqual(exact.notes, []);
+    assert.match(est.notes.join(), /estimated against 16 sampled filters/);
+    for (let u = 0; u < n; u++) assert.ok(Math.abs(est.scores[u]! / exact.scores[u]! - 1) < 0.1, `unit ${u}: ${est.scores[u]} vs ${exact.scores[u]}`);
+    assert.deepEqual(scoreGroups(big, w, { criterion: "fpgm", fpgmBudget: 1000 }).groups[0]!.scores, est.scores.map((x) => x / mean(est.scores)));
+  });
+
   it("random scores are seeded, reproducible and per group key", () => {
     const a = scoreGroups(analysis, weights, { criterion: "random", seed: 7 });
     const b = scoreGroups(analysis, weights, { criterion: "random", seed: 7 });
@@ -77,6 +92,16 @@ describe("criteria: scores", () => {
     // Independent of the order of groups.
     const swapped = scoreGroups(buildAnalysis([plain, chain]), weights, { criterion: "random", seed: 7 });
     assert.deepEqual([...swapped.groups[1]!.scores], [...a.groups[0]!.scores]);
+  });
+
+  it("refuses unknown criteria, reductions and normalisations by name", () => {
+    assert.throws(() => scoreGroups(analysis, weights, { criterion: "l3" as never }), /hand\.onnx: unknown criterion 'l3'; choose one of l1, l2, bn, fpgm, random/);
+    assert.throws(() => scoreGroups(analysis, weights, { criterion: "l1", normalization: "z" as never }), /unknown normalization 'z'/);
+  });
+
+  it("scores serialise to JSON with null for unscored units", () => {
+    const json = scoresToJSON(scoreGroups(analysis, weights, { criterion: "l1", normalization: "none" }));
+    assert.deepEqual(JSON.parse(JSON.stringify(json)).groups[1].scores, [0.5, 1, 2.5]);
   });
 
   it("units without an index on any readable member score NaN", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  choosePlan,
   costAfter,
   randomBaselinePlan,
   scoreGroups,
@@ -51,7 +52,9 @@ describe("criteria: selection", () => {
     plan = selectPlan(a, s, { ratio: 0.3, roundTo: 4 });
     assert.deepEqual(pruned(plan).g, [8, 9]);
     // A group smaller than N is left alone.
-    assert.deepEqual(selectPlan(a, s, { ratio: 0.9, roundTo: 16 }).groups.map((g) => g.key), ["h"]);
+    const small = selectPlanDetailed(a, s, { ratio: 0.9, roundTo: 16 });
+    assert.deepEqual(small.plan.groups.map((g) => g.key), ["h"]);
+    assert.equal(small.reached, false);
   });
 
   it("protected scopes and tensors are left whole; frozen units are never chosen", () => {
@@ -68,10 +71,24 @@ describe("criteria: selection", () => {
     assert.deepEqual(Object.keys(pruned(selectPlan(a, s, { ratio: 0.5 }))), ["a", "b"]);
   });
 
+  it("per-group ratios override the ratio for matching groups", () => {
+    const a = buildAnalysis([group("a", 4, 1, "layer1.conv"), group("b", 4, 1, "layer4.conv"), group("c", 4, 1, "layer4.fc")]);
+    const s = handScores(a, [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]);
+    const plan = selectPlan(a, s, { ratio: 0.25, groupRatios: { "layer4.conv": 0.75, "layer4": 0.5 } });
+    assert.deepEqual(pruned(plan), { a: [0], b: [0, 1, 2], c: [0, 1] });
+    assert.deepEqual(plan.settings.groupRatios, { "layer4.conv": 0.75, "layer4": 0.5 });
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, scope: "global", groupRatios: { a: 0.5 } }), /local scope with the channels target only/);
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, groupRatios: { a: 2 } }), /ratio for groups 'a' must be a number in \[0, 1\]/);
+  });
+
   it("maxGroupRatio caps each group", () => {
     const a = buildAnalysis([group("g", 8)]);
     const s = handScores(a, [[7, 6, 5, 4, 3, 2, 1, 0]]);
-    assert.deepEqual(pruned(selectPlan(a, s, { ratio: 0.75, maxGroupRatio: 0.25 })).g, [6, 7]);
+    const sel = selectPlanDetailed(a, s, { ratio: 0.75, maxGroupRatio: 0.25 });
+    assert.deepEqual(pruned(sel.plan).g, [6, 7]);
+    assert.equal(sel.reached, false);
+    assert.match(sel.plan.note!, /1 groups kept above the ratio/);
+    assert.ok(selectPlanDetailed(a, s, { ratio: 0.25, maxGroupRatio: 0.25 }).reached);
   });
 
   it("never removes every index a group maps on one axis", () => {
@@ -134,7 +151,10 @@ describe("criteria: selection", () => {
     const a = ab();
     const other = buildAnalysis([group("X", 4)]);
     assert.throws(() => selectPlan(a, handScores(other, [[0, 1, 2, 3]]), { ratio: 0.5 }), /do not match/);
-    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /ratio/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /hand\.onnx: pruning ratio must be a number in \[0, 1\], got 1\.5/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, roundTo: 0 }), /round-to must be a whole number/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, target: "flops" as never }), /target must be channels, params or macs/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, protect: ["/(/"] }), /protect pattern '\/\(\/' is not a valid regular expression/);
   });
 });
 
@@ -155,5 +175,63 @@ describe("criteria: random baseline", () => {
     // From settings: local counts equal any criterion's.
     const fromSettings = randomBaselinePlan(a, { ratio: 0.25 }, 5);
     assert.deepEqual(fromSettings.groups.map((g) => g.prune.length), selectPlan(a, s, { ratio: 0.25 }).groups.map((g) => g.prune.length));
+  });
+});
+
+describe("criteria: heads and head-dims on one axis", () => {
+  // A [4, 3] projection: 2 heads of 2 dims. Heads remove rows {0,1} / {2,3}; head-dims rows {0,2} / {1,3}.
+  const build = () => {
+    const a = buildAnalysis([
+      {
+        key: "q:heads",
+        units: 2,
+        unitKind: "head",
+        members: [{ tensor: "q.weight", dims: [4, 3], dim: 0, role: "out", indices: { flat: [0, 1, 2, 3], offsets: [0, 2, 4] } }],
+      },
+    ]);
+    const heads = a.groups[0]!;
+    a.groups.push({
+      ...heads,
+      id: 1,
+      key: "q:head-dims",
+      unitKind: "head-dim",
+      members: [{ ...heads.members[0]!, indices: { flat: [0, 2, 1, 3], offsets: [0, 2, 4] } }],
+    });
+    return a;
+  };
+  const w = weightsFrom({ "q.weight": { dims: [4, 3], values: [1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 0, 0] } });
+
+  it("scores a head over all its rows", () => {
+    const s = scoreGroups(build(), w, { criterion: "l1", normalization: "none" });
+    // Head 0: rows 0, 1 → 3 + 6; head 1: rows 2, 3 → 9 + 0. Dim 0: rows 0, 2 → 12; dim 1: rows 1, 3 → 6.
+    assert.deepEqual([...s.groups[0]!.scores], [9, 9]);
+    assert.deepEqual([...s.groups[1]!.scores], [12, 6]);
+  });
+
+  it("merges removals of both groups on the shared axis when costing", () => {
+    const a = build();
+    // Head 1 (rows 2, 3) and dim 1 (rows 1, 3): rows 1, 2, 3 go, 1 row of 3 params stays.
+    assert.equal(costAfter(a, new Map([[0, [1]], [1, [1]]])).params, 3);
+    const sel = selectPlanDetailed(a, scoreGroups(a, w, { criterion: "l1" }), { ratio: 0.5 });
+    assert.deepEqual(pruned(sel.plan), { "q:heads": [0], "q:head-dims": [1] });
+    assert.equal(sel.after.params, 3);
+  });
+});
+
+describe("criteria: choosePlan", () => {
+  it("scores, selects and draws the baseline in one call", () => {
+    const spec: GroupSpec = {
+      key: "c",
+      units: 8,
+      members: [{ tensor: "c.weight", dims: [8, 1], dim: 0, role: "out", values: [5, 1, 7, 3, 8, 2, 6, 4] }],
+    };
+    const a = buildAnalysis([spec]);
+    const w = weightsFrom(tableOf([spec]));
+    const c = choosePlan(a, w, { criterion: "l1", normalization: "max", ratio: 0.5, roundTo: 2, baselineSeed: 9 });
+    assert.deepEqual(c.selection.plan, selectPlan(a, scoreGroups(a, w, { criterion: "l1", normalization: "max" }), { ratio: 0.5, roundTo: 2 }));
+    assert.deepEqual(pruned(c.selection.plan), { c: [1, 3, 5, 7] });
+    assert.deepEqual(c.selection.plan.settings, { ratio: 0.5, target: "channels", scope: "local", roundTo: 2, reduction: "mean", normalization: "max" });
+    assert.equal(c.baseline.groups[0]!.prune.length, 4);
+    assert.deepEqual(c.baseline, randomBaselinePlan(a, c.selection.plan, 9));
   });
 });
