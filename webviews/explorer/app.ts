@@ -507,7 +507,7 @@ export class ExplorerApp {
     if (!info || info.kind !== "groups") return;
     if (!key) this.overlay.setHighlight(null);
     else this.overlay.setHighlight(await this.transport.request("overlayMembers", { overlay: info.id, key }));
-    this.legend.show(info, key);
+    this.legend.show(info, key, this.overlay.highlight);
     if (redraw) {
       this.renderer.redecorate();
       if (this.scene) this.minimap.draw(this.scene);
