@@ -11,8 +11,11 @@ import { isScalpelError } from "./onnx/errors.ts";
 import { EXIT_INPUT, EXIT_INTERNAL, UsageError, type CliIO, type Command } from "./cli/command.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { rewriteCommand } from "./cli/rewrite.ts";
+import { ablateCommand, af1Command } from "./cli/ablation.ts";
+import { groupsCommand } from "./cli/groups.ts";
+import { pruneCommand } from "./cli/prune.ts";
 
-export const commands: Command[] = [inspectCommand, rewriteCommand];
+export const commands: Command[] = [inspectCommand, rewriteCommand, groupsCommand, pruneCommand, ablateCommand, af1Command];
 
 export function registerCommand(c: Command): void {
   commands.push(c);
@@ -46,6 +49,7 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
       io.out(`usage: ${cmd.usage}\n\n${cmd.summary}`);
       return 0;
     }
+    if (cmd.runRaw) return await cmd.runRaw(args, io);
     const parsed = parseArgs({ args, options: cmd.options, allowPositionals: true, strict: true });
     return await cmd.run({ positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | undefined> }, io);
   } catch (e) {

@@ -85,13 +85,14 @@ export class ErrorReporter implements vscode.Disposable {
     );
   }
 
-  /** Wraps a command handler so no error escapes it. */
-  guard<A extends unknown[]>(action: string, fn: (...args: A) => unknown): (...args: A) => Promise<void> {
-    return async (...args: A) => {
+  /** Wraps a command handler so no error escapes it (the handler's result is passed through). */
+  guard<A extends unknown[], R>(action: string, fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R | undefined> {
+    return async (...args: A): Promise<R | undefined> => {
       try {
-        await fn(...args);
+        return await fn(...args);
       } catch (e) {
         this.report(action, e);
+        return undefined;
       }
     };
   }

@@ -4,13 +4,19 @@
  * loads in the worker thread when a model is opened or a command runs.
  */
 import * as vscode from "vscode";
+import { registerAblationCommands } from "./ablationCommands.ts";
+import { AssociatedModels } from "./associatedModel.ts";
+import { PythonModuleLensProvider } from "./codeLens.ts";
 import { ErrorReporter, type ErrorReport } from "./errors.ts";
 import { registerCommands } from "./commands.ts";
 import { Log } from "./log.ts";
 import { MODEL_VIEW_TYPE, ModelEditorProvider, type ModelState, type ModelView } from "./modelEditor.ts";
-import { ModelTreeProvider } from "./modelTree.ts";
+import { ModelTreeProvider, type TreeNode } from "./modelTree.ts";
 import { ModelStatusBar } from "./statusBar.ts";
+import { runWithProgress } from "./progress.ts";
+import { ReportPanel } from "./reports/reportPanel.ts";
 import { EngineWorker } from "./worker/client.ts";
+import type { JobName, JobParams, JobResult } from "./worker/protocol.ts";
 
 /** What `activate` returns: used by the integration tests (and other extensions) to observe the extension. */
 export interface ScalpelApi {
@@ -20,6 +26,12 @@ export interface ScalpelApi {
   readonly engine: EngineWorker;
   readonly statusBar: vscode.StatusBarItem;
   readonly tree: ModelTreeProvider;
+  readonly treeView: vscode.TreeView<TreeNode>;
+  readonly codeLens: PythonModuleLensProvider;
+  /** Report webviews (ablations, prunes). */
+  readonly reports: typeof ReportPanel;
+  /** Runs an engine job behind a cancellable progress notification (as the commands do). */
+  runWithProgress<K extends JobName>(title: string, job: K, params: JobParams<K>): Thenable<JobResult<K>>;
 }
 
 export function activate(context: vscode.ExtensionContext): ScalpelApi {
@@ -29,20 +41,27 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
   const editors = new ModelEditorProvider(context.extensionUri, engine, log, errors);
   const statusBar = new ModelStatusBar(editors);
   const tree = new ModelTreeProvider(editors);
-  context.subscriptions.push(log, errors, engine, editors, statusBar, tree);
+  const models = new AssociatedModels(editors, engine, log, errors);
+  const codeLens = new PythonModuleLensProvider(models);
+  const treeView = vscode.window.createTreeView("onnxScalpel.modelTree", { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(log, errors, engine, editors, statusBar, tree, treeView, models, codeLens);
 
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, editors, {
       supportsMultipleEditorsPerDocument: true,
       webviewOptions: { retainContextWhenHidden: false },
     }),
-    vscode.window.createTreeView("onnxScalpel.modelTree", { treeDataProvider: tree, showCollapseAll: true }),
+    vscode.languages.registerCodeLensProvider({ language: "python", scheme: "file" }, codeLens),
     editors.onDidRender(() => statusBar.update()),
   );
-  registerCommands(context, { log, errors, editors });
+  registerCommands(context, { log, errors, editors, tree, treeView, engine });
+  registerAblationCommands(context, { log, errors, editors, engine, extensionUri: context.extensionUri });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);
-  return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree };
+  return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree, treeView, codeLens,
+    reports: ReportPanel,
+    runWithProgress: (title, job, params) => runWithProgress(engine, log, title, job, params),
+  };
 }
 
 export function deactivate(): void {

@@ -142,6 +142,31 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     if (panel.active) this.setActive(view);
   }
 
+  /** The viewer of `uri` once it shows a final state (ready or error), waiting up to `ms`. */
+  async whenSettled(uri: vscode.Uri, ms = 60_000): Promise<ModelView | undefined> {
+    const find = () => this.openViews.find((v) => v.document.uri.fsPath === uri.fsPath && v.document.state.kind !== "loading");
+    const now = find();
+    if (now) return now;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(undefined);
+      }, ms);
+      const sub = this.rendered.event(() => {
+        const v = find();
+        if (!v) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(v);
+      });
+    });
+  }
+
+  /** Makes `view` the model the status bar and tree show (e.g. opened beside a source file, without focus). */
+  showAsActive(view: ModelView): void {
+    this.setActive(view);
+  }
+
   private setActive(view: ModelView | undefined): void {
     if (this._active === view) return;
     this._active = view;

@@ -20,6 +20,9 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
   private report: InspectReport | undefined;
+  /** Canonical nodes of the current report (reveal needs stable objects and parents). */
+  private sections = new Map<string, TreeNode>();
+  private modules = new Map<string, { node: TreeNode; parent: TreeNode }>();
 
   constructor(private readonly editors: ModelEditorProvider) {
     this.sub = editors.onDidChangeActive(() => this.refresh());
@@ -33,12 +36,40 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const next = report ?? (this.editors.openViews.length ? this.report : undefined);
     if (next === this.report) return;
     this.report = next;
+    this.index(next);
     void vscode.commands.executeCommand("setContext", "onnxScalpel.hasModel", next !== undefined);
     this.changed.fire();
   }
 
   get model(): InspectReport | undefined {
     return this.report;
+  }
+
+  private index(r: InspectReport | undefined): void {
+    this.sections = new Map();
+    this.modules = new Map();
+    if (!r) return;
+    for (const id of ["inputs", "outputs", "modules", "ops"] as const) this.sections.set(id, { kind: "section", id, report: r });
+    const walk = (row: ModuleRow, parent: TreeNode) => {
+      const node: TreeNode = { kind: "module", row, file: r.file };
+      this.modules.set(row.module, { node, parent });
+      for (const c of row.children) walk(c, node);
+    };
+    for (const c of r.modules.children) walk(c, this.sections.get("modules")!);
+  }
+
+  /** The tree node of a dotted module path of the shown model. */
+  findModule(module: string): TreeNode | undefined {
+    return this.modules.get(module)?.node;
+  }
+
+  getParent(n: TreeNode): TreeNode | undefined {
+    if (n.kind === "module") return this.modules.get(n.row.module)?.parent;
+    if (n.kind === "leaf") {
+      const section = n.id.slice(n.id.lastIndexOf("#") + 1).split(":")[0]!;
+      return this.sections.get(section === "op" ? "ops" : section);
+    }
+    return undefined;
   }
 
   getTreeItem(n: TreeNode): vscode.TreeItem {
@@ -90,15 +121,15 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (!n) {
       // The module tree first (expanded) when the model has scopes; inputs and outputs then start collapsed.
       const sections: TreeNode[] = [{ kind: "model", report: r }];
-      if (r.modules.children.length) sections.push({ kind: "section", id: "modules", report: r });
-      sections.push({ kind: "section", id: "inputs", report: r }, { kind: "section", id: "outputs", report: r }, { kind: "section", id: "ops", report: r });
+      if (r.modules.children.length) sections.push(this.sections.get("modules")!);
+      sections.push(this.sections.get("inputs")!, this.sections.get("outputs")!, this.sections.get("ops")!);
       return sections;
     }
-    if (n.kind === "module") return n.row.children.map((row) => ({ kind: "module", row, file: r.file }));
+    if (n.kind === "module") return n.row.children.map((row) => this.modules.get(row.module)!.node);
     if (n.kind !== "section") return [];
     switch (n.id) {
       case "modules":
-        return r.modules.children.map((row) => ({ kind: "module", row, file: r.file }));
+        return r.modules.children.map((row) => this.modules.get(row.module)!.node);
       case "ops":
         return Object.entries(r.opCounts).map(([op, count]) => ({ kind: "leaf", id: `${r.file}#op:${op}`, label: op, description: `×${count}`, icon: "symbol-method" }));
       case "inputs":

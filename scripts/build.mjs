@@ -3,6 +3,7 @@
 //   dist/extension.cjs        extension host entry (package.json "main"); imports no engine code at runtime
 //   dist/worker.cjs           engine worker (worker_threads): loads models, runs the engine
 //   dist/test/integration.cjs the integration suite (exports run()), for real VS Code
+//   dist/webviews/*.js        webview scripts (browser IIFE)
 // onnxruntime-node stays external (native binaries): node_modules in development, shipped in the .vsix
 // by scripts/package-vsix.mjs. Flags: --production (minify, no sourcemaps), --watch.
 import * as esbuild from "esbuild";
@@ -34,6 +35,20 @@ const builds = [
   // mocha's parallel mode (unused here) require.resolve()s files esbuild cannot see; harmless.
   { ...common, entryPoints: { integration: "test/integration/index.ts" }, outdir: "dist/test", outExtension: { ".js": ".cjs" }, logOverride: { "require-resolve-not-external": "silent" } },
 ];
+
+// Webview scripts: browser bundles, loaded with the page's CSP nonce.
+builds.push({
+  absWorkingDir: root,
+  bundle: true,
+  platform: "browser",
+  format: "iife",
+  target: "chrome120",
+  entryPoints: { report: "webviews/report/main.ts" },
+  outdir: "dist/webviews",
+  sourcemap: production ? false : "linked",
+  minify: production,
+  logLevel: "warning",
+});
 
 const start = performance.now();
 if (watch) {

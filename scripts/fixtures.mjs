@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the generated test fixtures into the shared cache (`npm run fixtures`).
 //
-//   node scripts/fixtures.mjs [--subset quick] [--only resnet18,vit_b_16] [--step NAME] [--no-install]
+//   node scripts/fixtures.mjs [--subset quick] [--only resnet18,vit_b_16] [--step NAME] [--no-install] [--budget SECONDS]
+//   node scripts/fixtures.mjs --report     (what the torchvision manifest holds: counts, failures, size, slowest)
 //
 // 1. Checks the Debian packages the generators need; installs the missing ones when running as root.
 // 2. Runs each registered step. A step is a script writing into the cache; it runs when one of its
@@ -37,14 +38,40 @@ const STEPS = [
   {
     name: "torchvision",
     script: "test/fixtures/export_torchvision.py",
-    args: (o) => [...(o.only ? ["--only", o.only] : []), ...(o.subset ? ["--subset", o.subset] : [])],
+    args: (o) => [
+      ...(o.only ? ["--only", o.only] : []),
+      ...(o.subset ? ["--subset", o.subset] : []),
+      ...(o.budget ? ["--budget-seconds", String(o.budget)] : []),
+    ],
     outputs: ["torchvision/manifest.json"],
     incremental: true,
+  },
+  {
+    // the arithmetic transformer for the ablation tests: train (cached), exports, PyTorch reference
+    name: "arith",
+    script: "test/fixtures/arith/build.py",
+    outputs: ["arith/reference.json"],
+    incremental: true,
+  },
+  {
+    // The Fashion-MNIST residual CNN for OBSPA's accuracy tests (BN kept and folded exports).
+    name: "fashion",
+    script: "test/fixtures/fashion/train.py",
+    outputs: ["fashion/fashion.json", "fashion/fashion_bn.onnx", "fashion/fashion_fold.onnx"],
   },
 ];
 
 function parseArgs(argv) {
-  const o = { subset: process.env.SCALPEL_FIXTURES || undefined, only: undefined, steps: undefined, install: true };
+  // A first run on a new machine exports the models the tests name first, then as many others as fit in
+  // the time budget (default 20 min); later runs continue from the cache. --budget 0 exports everything.
+  const o = {
+    subset: process.env.SCALPEL_FIXTURES || undefined,
+    only: undefined,
+    steps: undefined,
+    install: true,
+    budget: Number(process.env.SCALPEL_FIXTURE_BUDGET_S ?? 1200),
+    report: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -56,6 +83,8 @@ function parseArgs(argv) {
     else if (a === "--only") o.only = value();
     else if (a === "--step") o.steps = [...(o.steps ?? []), value()];
     else if (a === "--no-install") o.install = false;
+    else if (a === "--budget") o.budget = Number(value());
+    else if (a === "--report") o.report = true;
     else if (a === "--demo") o.steps = [...(o.steps ?? []), "demo"];
     else if (a === "-h" || a === "--help") {
       console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\nimport")[0].replace(/^#!.*\n/, "").replace(/^\/\/ ?/gm, ""));
@@ -126,8 +155,35 @@ function runStep(step, opts) {
   });
 }
 
+/** Prints what the torchvision manifest holds. */
+function report() {
+  const file = path.join(cache, "torchvision", "manifest.json");
+  if (!fs.existsSync(file)) fail(`no manifest at ${file}; run npm run fixtures`);
+  const exports = JSON.parse(fs.readFileSync(file, "utf8")).exports;
+  const ok = exports.filter((e) => !e.error);
+  const gb = (es) => (es.reduce((s, e) => s + e.bytes + e.external_bytes, 0) / 1e9).toFixed(2);
+  const sum = (es, k) => es.reduce((s, e) => s + (e[k] ?? 0), 0);
+  console.log(`${file}: ${exports.length} entries`);
+  for (const v of [...new Set(exports.map((e) => e.variant))].sort()) {
+    const es = exports.filter((e) => e.variant === v);
+    const good = es.filter((e) => !e.error);
+    console.log(
+      `  ${v.padEnd(10)} ${good.length} ok, ${es.length - good.length} failed, ${gb(good)} GB, ` +
+        `${(sum(good, "total_seconds") / 60).toFixed(1)} min wall, ${(sum(good, "cpu_seconds") / 60).toFixed(1)} min CPU`,
+    );
+  }
+  console.log(`  total      ${ok.length} ok, ${exports.length - ok.length} failed, ${gb(ok)} GB, ` +
+    `${(sum(ok, "total_seconds") / 60).toFixed(1)} min wall, ${(sum(ok, "cpu_seconds") / 60).toFixed(1)} min CPU`);
+  for (const e of exports.filter((e) => e.error)) console.log(`  FAILED ${e.name}: ${e.error.split("\n")[0].slice(0, 300)}`);
+  // CPU seconds rank the exports whatever else the machine was doing; wall time depends on the load.
+  console.log("  slowest by CPU time (wall s / CPU s / MB):");
+  for (const e of [...ok].sort((a, b) => (b.cpu_seconds ?? b.total_seconds) - (a.cpu_seconds ?? a.total_seconds)).slice(0, 10))
+    console.log(`    ${e.name.padEnd(28)} ${e.total_seconds.toFixed(0).padStart(6)} ${e.cpu_seconds.toFixed(0).padStart(6)} ${((e.bytes + e.external_bytes) / 1e6).toFixed(0).padStart(7)}`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.report) return report();
   const known = new Set(STEPS.map((s) => s.name));
   for (const s of opts.steps ?? []) if (!known.has(s)) fail(`no fixture step named "${s}" (registered: ${[...known].join(", ")})`);
   const steps = STEPS.filter((s) => !opts.steps || opts.steps.includes(s.name));
@@ -160,6 +216,7 @@ async function main() {
   for (const r of rows) {
     const parts = [r.status];
     if (r.exported !== undefined) parts.push(`${r.exported} exported`, `${r.failed} failed`, `${r.skipped} skipped (cached)`);
+    if (r.deferred) parts.push(`${r.deferred} deferred to the next run (time budget)`);
     if (r.failed_total) parts.push(`${r.failed_total} failed in manifest`);
     if (r.bytes !== undefined) parts.push(`${(r.bytes / 1e9).toFixed(2)} GB`);
     if (r.seconds !== undefined) parts.push(`${r.seconds.toFixed(1)} s`);

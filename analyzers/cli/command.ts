@@ -12,6 +12,8 @@ export interface Command {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig["options"]>;
   run(args: ParsedArgs, io: CliIO): Promise<number>;
+  /** Commands that parse their own flags get the raw arguments instead. */
+  runRaw?(argv: string[], io: CliIO): Promise<number>;
 }
 
 export interface CliIO {

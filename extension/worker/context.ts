@@ -11,6 +11,8 @@ export interface JobContext {
   readonly cancelled: boolean;
   /** Throws a Cancelled error when the host asked to cancel. */
   throwIfCancelled(): void;
+  /** Aborted when the host asks to cancel (for engine functions that take an AbortSignal). */
+  readonly signal: AbortSignal;
 }
 
 export class JobCancelled extends Error {

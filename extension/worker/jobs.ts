@@ -6,6 +6,8 @@ import { buildGraph } from "../../analyzers/graph/graph.ts";
 import { loadModel } from "../../analyzers/onnx/index.ts";
 import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
+import { TASKS } from "../../analyzers/ablation/tasks.ts";
+import { runAblation } from "./ablationJobs.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -49,6 +51,12 @@ export const handlers: Handlers = {
     } finally {
       await session.release();
     }
+  },
+
+  ablation: runAblation,
+
+  async ablationTasks() {
+    return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));
   },
 
   async count({ steps, stepMs, blockMs }, ctx) {

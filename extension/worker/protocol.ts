@@ -5,6 +5,7 @@
  */
 import type { InspectReport } from "../../analyzers/report/inspect.ts";
 import type { ErrorInfo } from "../errors.ts";
+import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
@@ -14,6 +15,10 @@ export interface Jobs {
     params: { file: string; threads: number; repeats: number; warmup: number };
     result: { medianMs: number; runs: number; outputs: { name: string; dims: number[] }[] };
   };
+  /** The built-in ablation tasks (name and prompt template). */
+  ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
+  /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */
+  ablation: { params: AblationRequest; result: AblationReport };
   /** Test/diagnostic job: counts `steps` steps of `stepMs` each, checking for cancellation between steps. */
   count: { params: { steps: number; stepMs: number; blockMs?: number }; result: { completed: number } };
 }

@@ -16,18 +16,23 @@ const port = parentPort;
 if (!port) throw new Error("worker.cjs must run in a worker thread");
 
 const cancelled = new Set<number>();
+const aborters = new Map<number, AbortController>();
 const post = (m: FromWorker) => port.postMessage(m);
 
 port.on("message", (m: ToWorker) => {
   if (m.type === "cancel") {
     cancelled.add(m.id);
+    aborters.get(m.id)?.abort();
     return;
   }
   void run(m.id, m.job, m.params);
 });
 
 async function run(id: number, job: JobName, params: unknown): Promise<void> {
+  const aborter = new AbortController();
+  aborters.set(id, aborter);
   const ctx: JobContext = {
+    signal: aborter.signal,
     progress: (progress) => post({ type: "progress", id, progress }),
     log: (message) => post({ type: "log", id, message }),
     get cancelled() {
@@ -43,9 +48,11 @@ async function run(id: number, job: JobName, params: unknown): Promise<void> {
     const value = await handler(params, ctx);
     post({ type: "result", id, value });
   } catch (e) {
-    post({ type: "error", id, error: serialize(e) });
+    // Engine cancellations (AbortSignal) count as the job's cancellation.
+    post({ type: "error", id, error: cancelled.has(id) ? { name: "Cancelled", message: "cancelled" } : serialize(e) });
   } finally {
     cancelled.delete(id);
+    aborters.delete(id);
   }
 }
 

@@ -45,6 +45,7 @@ if (!fs.existsSync(testsPath)) {
 }
 
 const dirs = makeTestDirs();
+say(dirs.arith ? `arithmetic transformer fixtures from ${dirs.arith}` : "no arithmetic transformer fixtures (test/fixtures/arith not built): the ablation tests will skip");
 const driverDir = path.join(dirs.tmp, "driver");
 fs.mkdirSync(driverDir);
 fs.mkdirSync(artifactsDir, { recursive: true });
@@ -132,7 +133,7 @@ try {
     {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, SCALPEL_DRIVER_DIR: driverDir, SCALPEL_TEST_GREP: option("--grep") ?? "", VSCODE_PROXY_URI: "" },
+      env: { ...process.env, SCALPEL_DRIVER_DIR: driverDir, SCALPEL_ARTIFACTS_DIR: artifactsDir, SCALPEL_TEST_GREP: option("--grep") ?? "", VSCODE_PROXY_URI: "" },
     },
   );
   const ready = new Promise((resolve, reject) => {
@@ -235,6 +236,14 @@ async function handle(page, req) {
     await page.screenshot({ path: file });
     say(`screenshot ${path.relative(root, file)}`);
     return file;
+  }
+  if (req.op === "press") {
+    await page.keyboard.press(req.key);
+    return null;
+  }
+  if (req.op === "type") {
+    await page.keyboard.type(req.text, { delay: 10 });
+    return null;
   }
   const deadline = Date.now() + (req.timeoutMs ?? 10_000);
   for (;;) {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureExtensionFixtures } from "../../test/fixtures/extension/ensure.mjs";
+import { cacheRoot, ensureExtensionFixtures } from "../../test/fixtures/extension/ensure.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const artifactsDir = path.join(root, "test", "artifacts");
@@ -26,7 +26,15 @@ export const userSettings = {
   "window.zoomLevel": 0,
 };
 
-/** Creates { tmp, workspace, userData, extensionsDir } under one temp folder. */
+const ARITH_FILES = ["arith-opset14.onnx", "tokenizer.json", "vocab.json", "reference.json"];
+
+/** Folder of the arithmetic-transformer fixtures ($SCALPEL_ARITH_DIR or <cache>/arith), if they are built. */
+export function arithFixtureDir() {
+  const dir = process.env.SCALPEL_ARITH_DIR || path.join(cacheRoot(), "arith");
+  return ["arith-opset14.onnx", "reference.json"].every((f) => fs.existsSync(path.join(dir, f))) ? dir : undefined;
+}
+
+/** Creates { tmp, workspace, userData, extensionsDir, arith } under one temp folder. */
 export function makeTestDirs() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "scalpel-vscode-test-"));
   const workspace = path.join(tmp, "workspace");
@@ -37,5 +45,11 @@ export function makeTestDirs() {
   const fixtures = ensureExtensionFixtures();
   for (const f of fs.readdirSync(fixtures)) fs.copyFileSync(path.join(fixtures, f), path.join(workspace, f));
   fs.copyFileSync(path.join(root, "test", "fixtures", "extension", "tiny_cnn.py"), path.join(workspace, "tiny_cnn.py"));
-  return { tmp, workspace, userData, extensionsDir };
+  // The trained arithmetic transformer and its PyTorch reference (test/fixtures/arith), when built.
+  const arith = arithFixtureDir();
+  if (arith) {
+    fs.mkdirSync(path.join(workspace, "arith"));
+    for (const f of ARITH_FILES) if (fs.existsSync(path.join(arith, f))) fs.copyFileSync(path.join(arith, f), path.join(workspace, "arith", f));
+  }
+  return { tmp, workspace, userData, extensionsDir, arith };
 }

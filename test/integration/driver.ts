@@ -14,7 +14,11 @@ export type Where = "workbench" | "webview";
 
 export interface DriverRequest {
   /** screenshot: save test/artifacts/NAME.png. texts: textContent of every match. click: click the first match. */
-  readonly op: "screenshot" | "texts" | "click";
+  readonly op: "screenshot" | "texts" | "click" | "press" | "type";
+  /** press: a key for Playwright's keyboard.press ("Enter", "Control+A"). */
+  readonly key?: string;
+  /** type: text typed into whatever has focus. */
+  readonly text?: string;
   readonly name?: string;
   readonly selector?: string;
   readonly where?: Where;
@@ -51,4 +55,6 @@ export const driver = {
     request<string[]>({ op: "texts", selector, where, ...opts }),
   click: (selector: string, where: Where, opts: { contains?: string; timeoutMs?: number } = {}) =>
     request<void>({ op: "click", selector, where, ...opts }),
+  press: (key: string) => request<void>({ op: "press", key }),
+  type: (text: string) => request<void>({ op: "type", text }),
 };

@@ -49,4 +49,11 @@ export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand("workbench.action.closeAllEditors");
 }
 
+/** A clean workbench between tests: no quick input, no notifications, no editors. */
+export async function resetWorkbench(): Promise<void> {
+  await vscode.commands.executeCommand("workbench.action.closeQuickOpen");
+  await vscode.commands.executeCommand("notifications.clearAll");
+  await closeAllEditors();
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -21,6 +21,9 @@ export async function run(): Promise<void> {
     }
   });
   await import("./modelViewer.test.ts");
+  await import("./codeLens.test.ts");
+  await import("./prune.test.ts");
+  await import("./ablation.test.ts");
   await import("./engineWorker.test.ts");
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} integration test(s) failed`);

@@ -6,7 +6,7 @@ import type { ScalpelApi } from "../../extension/extension.ts";
 import { formatCount } from "../../extension/format.ts";
 import type { ModelState } from "../../extension/modelEditor.ts";
 import { driver } from "./driver.ts";
-import { activeCustomTab, closeAllEditors, fixture, scalpel, waitFor, workspaceDir } from "./helpers.ts";
+import { activeCustomTab, resetWorkbench, fixture, scalpel, waitFor, workspaceDir } from "./helpers.ts";
 
 /** Opens `file` the way a user does (default editor) and waits until its viewer shows a final state. */
 async function openModel(api: ScalpelApi, file: string): Promise<ModelState> {
@@ -28,7 +28,7 @@ describe("model viewer (custom editor for *.onnx)", function () {
     api = await scalpel();
   });
   // Closed before (not after) each test, so a failure screenshot shows what the test saw.
-  beforeEach(closeAllEditors);
+  beforeEach(resetWorkbench);
 
   it("opens a .onnx file in the model viewer with a summary header", async () => {
     const file = fixture("tiny_cnn.onnx");

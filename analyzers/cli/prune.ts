@@ -1,0 +1,63 @@
+import { runPruneJob } from "../pruning/job.ts";
+import { formatPrune } from "../pruning/report.ts";
+import type { PruneTarget } from "../pruning/types.ts";
+import { EXIT_INPUT, requireModelArg, UsageError, type Command } from "./command.ts";
+
+export const pruneCommand: Command = {
+  name: "prune",
+  summary: "structured pruning: select channels, write the smaller model, verify it in onnxruntime",
+  usage:
+    "scalpel prune MODEL --ratio R --out FILE [--target channels|params|macs] [--criterion l1|l2|bn|fpgm|random] [--scope local|global] [--round-to N] [--protect PATTERN]... [--plan FILE] [--save-plan FILE] [--force] [--no-latency] [--threads N] [--seed N] [--json]",
+  options: {
+    ratio: { type: "string" },
+    out: { type: "string" },
+    target: { type: "string" },
+    criterion: { type: "string" },
+    scope: { type: "string" },
+    "round-to": { type: "string" },
+    protect: { type: "string", multiple: true },
+    plan: { type: "string" },
+    "save-plan": { type: "string" },
+    force: { type: "boolean" },
+    "no-latency": { type: "boolean" },
+    threads: { type: "string" },
+    seed: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(args, io) {
+    const file = requireModelArg(args, this.usage);
+    const v = args.values;
+    const out = v.out as string | undefined;
+    if (!out) throw new UsageError(`--out FILE is required\nusage: ${this.usage}`);
+    const plan = v.plan as string | undefined;
+    if (!plan && v.ratio === undefined) throw new UsageError(`--ratio R (or --plan FILE) is required\nusage: ${this.usage}`);
+    const num = (name: string, x: unknown, ok: (n: number) => boolean) => {
+      if (x === undefined) return undefined;
+      const n = Number(x);
+      if (!Number.isFinite(n) || !ok(n)) throw new UsageError(`--${name} got '${x}'`);
+      return n;
+    };
+    const ratio = num("ratio", v.ratio, (n) => n >= 0 && n < 1) ?? 0;
+    const target = (v.target as string | undefined) ?? "channels";
+    if (!["channels", "params", "macs"].includes(target)) throw new UsageError(`--target must be channels, params or macs, got '${target}'`);
+    const scope = (v.scope as string | undefined) ?? "local";
+    if (!["local", "global"].includes(scope)) throw new UsageError(`--scope must be local or global, got '${scope}'`);
+    const report = await runPruneJob(file, {
+      out,
+      ratio,
+      target: target as PruneTarget,
+      criterion: (v.criterion as string | undefined) ?? "l1",
+      scope: scope as "local" | "global",
+      roundTo: num("round-to", v["round-to"], (n) => Number.isInteger(n) && n >= 1),
+      protect: v.protect as string[] | undefined,
+      planFile: plan,
+      savePlan: v["save-plan"] as string | undefined,
+      overwrite: !!v.force,
+      latency: !v["no-latency"],
+      threads: num("threads", v.threads, (n) => Number.isInteger(n) && n >= 0),
+      seed: num("seed", v.seed, Number.isInteger),
+    });
+    io.out(v.json ? JSON.stringify(report, null, 1) : formatPrune(report));
+    return report.verify.ok ? 0 : EXIT_INPUT;
+  },
+};

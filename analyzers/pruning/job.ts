@@ -1,0 +1,101 @@
+/**
+ * The prune job, as the CLI and the extension run it: load → analyse → select (or read a plan) →
+ * apply → verify (shapes, params, MACs, latency) → write, plus the same-ratio random baseline so the
+ * criterion is judged by its gain over random (output fidelity on dummy inputs, no data needed).
+ */
+import fs from "node:fs";
+import { analyzeModel } from "../analysis.ts";
+import { ScalpelError } from "../onnx/errors.ts";
+import { saveModel } from "../onnx/save.ts";
+import { applyPlanDetailed } from "./apply/index.ts";
+import { findGroups } from "./groups/index.ts";
+import { measure } from "./measure.ts";
+import { CRITERIA, modelWeights, randomBaselinePlan, scoreGroups, selectPlanDetailed, type Criterion, type SelectSettings } from "./criteria/index.ts";
+import type { GroupAnalysis, Plan } from "./types.ts";
+import { verifyPruned, type VerifyReport } from "./verify.ts";
+
+export interface PruneJobOptions extends SelectSettings {
+  /** l1 | l2 | bn | fpgm | random (default l1). */
+  criterion?: string;
+  seed?: number;
+  out: string;
+  /** Apply this plan file instead of selecting. */
+  planFile?: string;
+  /** Write the plan used here. */
+  savePlan?: string;
+  overwrite?: boolean;
+  /** Measure latency (default true). */
+  latency?: boolean;
+  repeats?: number;
+  threads?: number;
+  /** Also prune with random selection at the same ratio and compare (default true when selecting). */
+  baseline?: boolean;
+  onProgress?: (stage: string) => void;
+}
+
+export interface PruneJobReport {
+  model: string;
+  out: string;
+  plan: { criterion: string; groups: number; units: number; file?: string };
+  analysis: GroupAnalysis["summary"];
+  predicted: { params: number; macs: number };
+  verify: VerifyReport;
+  baseline?: { criterion: "random"; relativeError: number; params: number; macs: number };
+  seconds: { analyse: number; select: number; apply: number; write: number; verify: number };
+}
+
+export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<PruneJobReport> {
+  const progress = opts.onProgress ?? (() => {});
+  const t0 = performance.now();
+  progress("analysing");
+  const a = await analyzeModel(file);
+  const analysis = findGroups(a.graph, a.shapes, { metrics: a.metrics });
+  const t1 = performance.now();
+  progress("selecting");
+  let plan: Plan;
+  const criterion = opts.criterion ?? "l1";
+  const settings: SelectSettings = { ratio: opts.ratio, target: opts.target, scope: opts.scope, roundTo: opts.roundTo, maxGroupRatio: opts.maxGroupRatio, protect: opts.protect };
+  if (opts.planFile) {
+    try {
+      plan = JSON.parse(fs.readFileSync(opts.planFile, "utf8")) as Plan;
+    } catch (e) {
+      throw new ScalpelError(opts.planFile, `is not a readable plan file (${(e as Error).message})`);
+    }
+  } else {
+    if (!(CRITERIA as readonly string[]).includes(criterion))
+      throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${CRITERIA.join(", ")}; OBSPA has its own options)`);
+    const scores = scoreGroups(analysis, modelWeights(a.model, a.graph), { criterion: criterion as Criterion, seed: opts.seed });
+    plan = selectPlanDetailed(analysis, scores, settings).plan;
+  }
+  const t2 = performance.now();
+  progress("applying");
+  const applied = applyPlanDetailed(a.model, analysis, plan, { planName: opts.planFile });
+  const predicted = measure(analysis, applied.removal.removed);
+  const t3 = performance.now();
+  progress("writing");
+  saveModel(applied.model, opts.out, { overwrite: opts.overwrite });
+  if (opts.savePlan) fs.writeFileSync(opts.savePlan, JSON.stringify(plan, null, 1) + "\n");
+  const t4 = performance.now();
+  progress("verifying");
+  const verify = await verifyPruned(a.model, applied.model, { latency: opts.latency !== false, repeats: opts.repeats, threads: opts.threads, before: a });
+  let baseline: PruneJobReport["baseline"];
+  if (!opts.planFile && opts.baseline !== false && criterion !== "random") {
+    progress("random baseline");
+    const rp = randomBaselinePlan(analysis, plan, opts.seed ?? 1);
+    const rm = applyPlanDetailed(a.model, analysis, rp).model;
+    const rv = await verifyPruned(a.model, rm, { latency: false, threads: opts.threads, before: a });
+    baseline = { criterion: "random", relativeError: rv.relativeError, params: rv.params.after, macs: rv.macs.after };
+  }
+  const t5 = performance.now();
+  a.model.external.close();
+  return {
+    model: file,
+    out: opts.out,
+    plan: { criterion: plan.criterion, groups: plan.groups.filter((g) => g.prune.length).length, units: plan.groups.reduce((n, g) => n + g.prune.length, 0), file: opts.planFile ?? opts.savePlan },
+    analysis: analysis.summary,
+    predicted,
+    verify,
+    baseline,
+    seconds: { analyse: (t1 - t0) / 1e3, select: (t2 - t1) / 1e3, apply: (t3 - t2) / 1e3, write: (t4 - t3) / 1e3, verify: (t5 - t4) / 1e3 },
+  };
+}
