@@ -201,6 +201,12 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     assert.ok(checked >= 10, `only ${checked} members drawn`);
     assert.ok(await page.$eval(`#it-${byLabel(root, "layer1").id}`, (e) => e.classList.contains("hl-container")));
     assert.ok(await page.$eval(`#it-${byLabel(root, "fc").id}`, (e) => e.classList.contains("hl-dim")), "non-members are dimmed");
+    // Frozen channels: the node is marked, and the legend gives the reason.
+    if (stage1.frozen?.length) {
+      const fz = served.session.locate({ name: stage1.frozen[0]!.node! }).shownAs;
+      assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("ov-frozen")));
+      assert.match((await page.textContent(".legend .group-detail"))!, new RegExp(stage1.frozen[0]!.reason));
+    }
     await screenshot(page, "resnet18-overlay-residual-group");
 
     // Pruning diff: the changed conv is marked and shows its channels.

@@ -53,7 +53,11 @@ export function residualGroups(graph: Graph): DependencyGroupInput[] {
   }
   return [...classes.values()]
     .filter((c) => c.hasAdd)
-    .map((c, i) => ({ id: `res${i}`, label: `residual ${c.label}`, members: c.members, frozen: i === 0 ? [] : undefined }));
+    .map((c, i) => {
+      // The graph input's group cannot lose channels; mark the stem conv's input as frozen, as a real analysis would.
+      const frozen = c.members.filter((m) => m.role === "out" && m.node.startsWith("/maxpool")).map((m) => ({ node: m.node, tensor: m.tensor, reason: "feeds a residual add whose other branch is an identity" }));
+      return { id: `res${i}`, label: `residual ${c.label}`, size: 64 * 2 ** i, members: c.members, frozen, info: { score: 0.5 + i } };
+    });
 }
 
 /** A model calling a local function ("Block": Relu → Neg) and branching with If (two bodies). */

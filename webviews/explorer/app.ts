@@ -198,6 +198,7 @@ export class ExplorerApp {
       hash = (Math.imul(hash, 31) + w * 7 + h) | 0;
     }
     req.key = `${gid}|${hash}`;
+    const predicted = this.layoutClient.predictMs(req.items.length);
     const elk = this.layoutClient.layout(req, priority);
     const tAsk = performance.now();
     if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
@@ -212,7 +213,9 @@ export class ExplorerApp {
       this.layouts.set(gid, layout);
       return layout;
     }
-    const first = await Promise.race([elk.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), quickAfterMs))]);
+    // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't).
+    const wait = predicted > quickAfterMs * 1.5 ? 0 : quickAfterMs;
+    const first = await Promise.race([elk.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), wait))]);
     if (first) {
       this.layouts.set(gid, first);
       return first;
@@ -507,7 +510,7 @@ export class ExplorerApp {
     if (!info || info.kind !== "groups") return;
     if (!key) this.overlay.setHighlight(null);
     else this.overlay.setHighlight(await this.transport.request("overlayMembers", { overlay: info.id, key }));
-    this.legend.show(info, key);
+    this.legend.show(info, key, this.overlay.highlight);
     if (redraw) {
       this.renderer.redecorate();
       if (this.scene) this.minimap.draw(this.scene);

@@ -27,6 +27,8 @@ export class LayoutClient {
   mode = "worker";
   totalMs = 0;
   count = 0;
+  /** Recent ELK cost per item (ms), to predict whether a layout will come in time. */
+  private msPerItem = 2;
 
   constructor(
     private readonly source: string,
@@ -50,6 +52,14 @@ export class LayoutClient {
 
   cached(key: string): GroupLayout | undefined {
     return this.cache.get(key);
+  }
+
+  /** Predicted wait for a new urgent request: the job in flight plus this one. */
+  predictMs(items: number): number {
+    // Until ELK has answered once it is still loading and initialising (hundreds of ms).
+    if (this.count === 0 && !this.cache.size) return 1000;
+    const inFlight = this.busy ? this.busy.job.req.items.length * this.msPerItem : 0;
+    return inFlight + items * this.msPerItem;
   }
 
   /** priority: 0 = the user is waiting, 1 = prefetch. */
@@ -135,6 +145,8 @@ export class LayoutClient {
       this.cache.set(job.req.key, m.layout);
       this.totalMs += m.layout.ms;
       this.count++;
+      const n = Math.max(1, job.req.items.length);
+      if (n >= 4) this.msPerItem = 0.7 * this.msPerItem + 0.3 * (m.layout.ms / n);
       job.resolve(m.layout);
     } else job.reject(new Error(m.error ?? "layout failed"));
     this.pump();

@@ -1,5 +1,5 @@
 /** Legend of the active overlay: value scale, dependency-group list, diff totals, or a heatmap. */
-import type { ItemId, OverlayInfo, OverlayMatrix } from "../../../analyzers/explorer/types.ts";
+import type { ItemId, OverlayInfo, OverlayMatrix, OverlayMembers } from "../../../analyzers/explorer/types.ts";
 import { formatCount, formatNumber } from "../../../analyzers/explorer/format.ts";
 import { scaleColor, scaleGradient } from "../palette.ts";
 import { clear, h } from "./dom.ts";
@@ -17,7 +17,7 @@ export class Legend {
     private readonly actions: LegendActions,
   ) {}
 
-  show(info: OverlayInfo | null, highlighted: string | null): void {
+  show(info: OverlayInfo | null, highlighted: string | null, members?: OverlayMembers | null): void {
     clear(this.host);
     this.host.hidden = !info;
     if (!info) return;
@@ -55,6 +55,25 @@ export class Legend {
           }
         });
         list.append(li);
+      }
+      // The highlighted group first: its size, figures and frozen channels with their reasons.
+      if (members && members.key === highlighted) {
+        const figures = Object.entries(members.info ?? {}).map(([k, v]) => `${k} ${typeof v === "number" ? formatNumber(v) : v}`);
+        const box = h(
+          "div",
+          { class: "group-detail", role: "status" },
+          h("div", { class: "legend-title" }, members.label),
+          h("div", { class: "small" }, `${members.members.length} member nodes${members.size !== undefined ? ` · ${members.size} channels` : ""}${figures.length ? ` · ${figures.join(" · ")}` : ""}`),
+        );
+        if (members.frozen.length) {
+          const ul = h("ul", { class: "frozen" });
+          for (const f of members.frozen.slice(0, 50)) {
+            const where = f.id ? h("a", { href: "#", onclick: (e: Event) => (e.preventDefault(), this.actions.reveal(f.id!)) }, f.tensor ?? f.id) : h("span", {}, f.tensor ?? "");
+            ul.append(h("li", {}, h("span", { class: "warn" }, "frozen "), where, `: ${f.reason}`));
+          }
+          box.append(ul);
+        }
+        this.host.append(box);
       }
       this.host.append(list);
     } else {
