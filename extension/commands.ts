@@ -80,6 +80,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     editors.showAsActive(view);
     const node = tree.findModule(module);
     if (node) await treeView.reveal(node, { select: true, focus: false, expand: true });
+    editors.reveal(uri, { module });
     log.info(`Reveal ${module || "(root)"} in ${path.basename(file)}`);
   });
 

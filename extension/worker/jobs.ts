@@ -8,6 +8,7 @@ import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
+import { closeModel, explorerRequest, openModel } from "./modelSessions.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -54,6 +55,9 @@ export const handlers: Handlers = {
   },
 
   ablation: runAblation,
+  openModel,
+  explorerRequest,
+  closeModel,
 
   async ablationTasks() {
     return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));

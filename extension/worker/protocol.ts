@@ -3,6 +3,7 @@
  * `cancel`; the worker answers with `progress`, `log`, then exactly one `result` or `error` per job.
  * Jobs are named and typed in `Jobs`: add a job by adding an entry here and a handler in jobs.ts.
  */
+import type { HostRequest, HostResponse } from "../../analyzers/explorer/host.ts";
 import type { InspectReport } from "../../analyzers/report/inspect.ts";
 import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
@@ -10,6 +11,11 @@ import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
   inspect: { params: { file: string }; result: InspectReport };
+  /** Open a model for a viewer: its report, and an explorer session kept in the worker until closeModel. */
+  openModel: { params: { file: string }; result: { session: number; report: InspectReport } };
+  /** One request of the graph explorer webview, answered by the model's explorer session. */
+  explorerRequest: { params: { session: number; request: HostRequest }; result: HostResponse };
+  closeModel: { params: { session: number }; result: void };
   /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
   latency: {
     params: { file: string; threads: number; repeats: number; warmup: number };
