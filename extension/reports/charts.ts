@@ -103,8 +103,8 @@ export interface HeatmapOptions {
 export function heatmapSvg(values: readonly (readonly number[])[], o: HeatmapOptions): string {
   const cell = Math.max(14, Math.min(36, Math.floor(520 / Math.max(1, o.cols.length))));
   const m = { l: 60, t: 34, r: 90, b: 70 };
-  // Wide enough for the title (about 7.5 px per character at 13 px).
-  const W = Math.max(m.l + cell * o.cols.length + m.r, Math.ceil(o.title.length * 7.5) + m.l), H = m.t + cell * o.rows.length + m.b;
+  // Wide enough for the title (about 8.5 px per character of bold 13 px text).
+  const W = Math.max(m.l + cell * o.cols.length + m.r, Math.ceil(o.title.length * 8.5) + m.l), H = m.t + cell * o.rows.length + m.b;
   const parts: string[] = [`<text class="chart-title" x="${m.l}" y="18">${h(o.title)}</text>`];
   values.forEach((row, r) =>
     row.forEach((v, c) => {
