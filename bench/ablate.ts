@@ -31,16 +31,17 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "scalpel-bench-"));
 const promptsFile = path.join(tmp, "prompts.json");
 fs.writeFileSync(promptsFile, JSON.stringify({ prompts: items.map((p) => ({ text: p.text, answer: p.answer })), sink: "bos", tau }));
 
-async function runTs(): Promise<{ seconds: number; result: Af1Result }> {
+async function runTs(): Promise<{ seconds: number; session: number; result: Af1Result }> {
   const model = loadModel(arithFile("arith-opset14.onnx"));
   const t0 = performance.now();
   const set = tokenizePrompts(items, loadTokenizer(arithFile("vocab.json")), "bos");
   const runner = await AblationRunner.create(model, { threads, optimization: "all" });
+  const session = (performance.now() - t0) / 1000;
   const study = await AblationStudy.prepare(runner, set, { batchSize: 1024 });
   const result = await af1Search(study, tau);
   const seconds = (performance.now() - t0) / 1000;
   await runner.release();
-  return { seconds, result };
+  return { seconds, session, result };
 }
 
 interface PyResult {
@@ -57,7 +58,7 @@ function runPy(): PyResult {
   return JSON.parse(fs.readFileSync(out, "utf8")) as PyResult;
 }
 
-const ts: number[] = [], py: number[] = [];
+const ts: number[] = [], tsSession: number[] = [], py: number[] = [];
 let last: { ts: Af1Result; py: PyResult } | undefined;
 for (let i = 0; i < repeats; i++) {
   // alternate the order so that neither side always runs on a warmer machine
@@ -65,6 +66,7 @@ for (let i = 0; i < repeats; i++) {
   const p = runPy();
   const b = a ?? (await runTs());
   ts.push(b.seconds);
+  tsSession.push(b.session);
   py.push(p.seconds);
   last = { ts: b.result, py: p };
 }
@@ -78,7 +80,7 @@ r.ts.results.forEach((t, i) => {
   else worst = Infinity;
 });
 console.log(`AF1 sweep on ${n} prompts (task add, sink BOS, τ=${tau}), ${configs} configurations + statistics pass, ${threads} thread(s), median of ${repeats}`);
-console.log(`  TypeScript/onnxruntime: ${median(ts).toFixed(2)} s   (runs: ${ts.map((x) => x.toFixed(2)).join(", ")})`);
+console.log(`  TypeScript/onnxruntime: ${median(ts).toFixed(2)} s   (runs: ${ts.map((x) => x.toFixed(2)).join(", ")}; of which surgery + session creation ${median(tsSession).toFixed(2)} s)`);
 console.log(`  PyTorch eager (hooks):  ${median(py).toFixed(2)} s   (runs: ${py.map((x) => x.toFixed(2)).join(", ")})`);
 console.log(`  ratio TS ÷ PyTorch:     ${(median(ts) / median(py)).toFixed(3)}   (goal ≤ 1.0)`);
 console.log(`  agreement: L_wait ${r.ts.lWait} vs ${r.py.lWait}, L_transfer ${r.ts.lTransfer} vs ${r.py.lTransfer}, baseline ${(100 * r.ts.baselineAccuracy).toFixed(1)}% vs ${(100 * r.py.baselineAccuracy).toFixed(1)}%, max accuracy difference ${worst.toFixed(2)} points`);

@@ -19,5 +19,5 @@ const scalpel = (...args) => {
 
 scalpel("inspect", model, "--depth", "1", "--top", "5");
 scalpel("groups", model);
-scalpel("prune", model, "--ratio", "0.5", "--criterion", "l1", "--out", path.join(out, "fashion_cnn.pruned.onnx"), "--plan", path.join(out, "fashion_cnn.prune.json"));
+scalpel("prune", model, "--ratio", "0.5", "--criterion", "l1", "--out", path.join(out, "fashion_cnn.pruned.onnx"), "--save-plan", path.join(out, "fashion_cnn.prune.json"));
 console.log(`\nwrote ${out}/fashion_cnn.pruned.onnx and its plan fashion_cnn.prune.json`);

@@ -77,13 +77,13 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
   if (opts.savePlan) fs.writeFileSync(opts.savePlan, JSON.stringify(plan, null, 1) + "\n");
   const t4 = performance.now();
   progress("verifying");
-  const verify = await verifyPruned(a.model, applied.model, { latency: opts.latency !== false, repeats: opts.repeats, threads: opts.threads });
+  const verify = await verifyPruned(a.model, applied.model, { latency: opts.latency !== false, repeats: opts.repeats, threads: opts.threads, before: a });
   let baseline: PruneJobReport["baseline"];
   if (!opts.planFile && opts.baseline !== false && criterion !== "random") {
     progress("random baseline");
     const rp = randomBaselinePlan(analysis, plan, opts.seed ?? 1);
     const rm = applyPlanDetailed(a.model, analysis, rp).model;
-    const rv = await verifyPruned(a.model, rm, { latency: false, threads: opts.threads });
+    const rv = await verifyPruned(a.model, rm, { latency: false, threads: opts.threads, before: a });
     baseline = { criterion: "random", relativeError: rv.relativeError, params: rv.params.after, macs: rv.macs.after };
   }
   const t5 = performance.now();

@@ -10,8 +10,11 @@ import { renderExplorerHtml } from "../../analyzers/explorer/html.ts";
 import { formatNumber } from "../../analyzers/explorer/format.ts";
 import type { GroupView, OverlayInput } from "../../analyzers/explorer/types.ts";
 import { scaleColor } from "../../webviews/explorer/palette.ts";
+import os from "node:os";
+import { ModelProtoSchema } from "onnx-buf";
+import { encodeBytes } from "../../analyzers/onnx/encode.ts";
 import { requireTorchvisionModel } from "../fixtures/paths.ts";
-import { residualGroups } from "../helpers/explorer.ts";
+import { functionAndIfModel, residualGroups } from "../helpers/explorer.ts";
 import { app, ARTIFACTS, drawnChildren, fitAll, graphOf, idle, launch, open, screenshot, serve, type Opened, type Served } from "./harness.ts";
 
 const rgb = (s: string) => s.replace(/\s+/g, "");
@@ -227,6 +230,9 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     await app(page, "toggle", byLabel(root, "layer3").id);
     await page.evaluate(() => (window as unknown as { __scalpel: { app: { saveNow(): void } } }).__scalpel.app.saveNow());
     const view = await page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { view: unknown } } } }).__scalpel.app.getRenderer().view);
+    // Layouts travel with the state, so a restored tab needs no ELK run for what was open.
+    const saved = await page.evaluate(() => (history.state as { scalpel: { layouts: { key: string }[] } }).scalpel.layouts.map((l) => l.key.split("|")[0]));
+    assert.ok(saved.includes("g0") && saved.includes(byLabel(root, "layer3").id), saved.join(","));
     await page.reload();
     await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);
     await page.evaluate(() => (window as unknown as { __scalpel: { ready: Promise<void> } }).__scalpel.ready);
@@ -276,6 +282,34 @@ describe("graph explorer in Chromium: a CSP that refuses workers", function () {
       assert.equal((await drawnChildren(o.page, "g0")).length, served.session.group({ id: "g0" }).items.length);
       assert.deepEqual(o.errors.filter((e) => !/worker|Content Security Policy/i.test(e)), []);
       assert.ok(o.cspViolations.every((v) => v.startsWith("worker-src") || v.startsWith("script-src-elem blob")), o.cspViolations.join("; "));
+    } finally {
+      await browser.close();
+      await served.server.close();
+    }
+  });
+});
+
+describe("graph explorer in Chromium: bodies", function () {
+  it("expands a local-function call and an If node into their bodies", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "scalpel-explorer-")), "bodies.onnx");
+    fs.writeFileSync(file, encodeBytes(ModelProtoSchema, functionAndIfModel()));
+    const served = await serve(file);
+    const browser = await launch();
+    try {
+      const o = await open(browser, served.server.url);
+      const root = served.session.group({ id: "g0" });
+      const call = root.items.find((i) => i.label === "call_block")!;
+      const branch = root.items.find((i) => i.label === "branch")!;
+      assert.ok(call.expandable && branch.expandable);
+      await o.page.click(`#it-${call.id} [data-toggle]`);
+      await idle(o.page);
+      assert.deepEqual((await drawnChildren(o.page, call.body!)).map((d) => d.id).sort(), served.session.group({ id: call.body! }).items.map((i) => i.id).sort());
+      await app(o.page, "toggle", branch.id);
+      const branches = served.session.group({ id: branch.body! }).items;
+      assert.deepEqual(branches.map((b) => b.label), ["then_branch", "else_branch"]);
+      assert.equal((await drawnChildren(o.page, branch.body!)).length, 2);
+      await screenshot(o.page, "bodies-expanded");
+      assert.deepEqual(o.errors, []);
     } finally {
       await browser.close();
       await served.server.close();

@@ -9,7 +9,7 @@ import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
 import { quickLayout } from "./layout/quick.ts";
-import { initFonts, itemSize } from "./measure.ts";
+import { headerWidth, initFonts, itemSize } from "./measure.ts";
 import { Minimap } from "./minimap.ts";
 import { OverlayController } from "./overlay.ts";
 import { Renderer, type View } from "./render.ts";
@@ -29,7 +29,12 @@ interface SavedState {
   selected?: ItemId | null;
   details?: boolean;
   highlight?: string | null;
+  /** ELK layouts of the top level and the expanded groups (keys include the box sizes). */
+  layouts?: GroupLayout[];
 }
+
+/** Saved layouts are capped so the state stays small (VS Code serialises it on every change). */
+const MAX_SAVED_POINTS = 200_000;
 
 export interface AppOptions {
   /** Lay out visible groups' children in idle time (default true). */
@@ -125,6 +130,7 @@ export class ExplorerApp {
       this.model = await this.transport.request("model", {});
       performance.mark("scalpel-model");
       const saved = this.loadState();
+      if (saved?.layouts) this.layoutClient.seed(saved.layouts);
       this.fillOverlaySelect(this.model.overlays, saved?.overlay ?? null);
       this.setStatus();
       await this.loadGroup(this.model.root, 0, 60);
@@ -251,7 +257,7 @@ export class ExplorerApp {
   }
 
   private compose(animate: boolean, anchor?: { id: ItemId; before: SceneItem["rect"] | undefined }): void {
-    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts });
+    const scene = composeScene({ rootGroup: this.model.root, expanded: this.expanded, views: this.views, layouts: this.layouts, minExpandedWidth: headerWidth });
     this.scene = scene;
     this.renderer.setScene(scene, animate);
     if (anchor) this.renderer.anchor(anchor.id, anchor.before);
@@ -788,7 +794,20 @@ export class ExplorerApp {
       selected: this.selected,
       details: this.els.detailsBtn.checked,
       highlight: this.overlay.highlight?.key ?? null,
+      layouts: [],
     };
+    let points = 0;
+    const open = this.expandOrder.filter((id) => this.expanded.has(id)).map((id) => {
+      const it = this.findItem(id);
+      return it ? groupOf(it) : undefined;
+    });
+    for (const gid of [this.model.root, ...open]) {
+      const l = gid ? this.layouts.get(gid) : undefined;
+      if (!l || l.quick) continue;
+      points += Object.keys(l.items).length * 4 + l.edges.reduce((a, e) => a + e.points.length, 0);
+      if (points > MAX_SAVED_POINTS) break;
+      s.layouts!.push(l);
+    }
     this.transport.setState(s);
   }
 

@@ -78,15 +78,26 @@ export function fitList(parts: readonly string[], font: keyof typeof fonts, max:
 export function itemText(it: ViewItem): ItemText {
   if (it.kind === "group") {
     const s = it.summary!;
-    const parts = [`${s.nodes} nodes ·`, ...s.ops.map(([op, n]) => (n > 1 ? `${op}×${n}` : op))];
+    const parts = [`${s.nodes} node${s.nodes === 1 ? "" : "s"} ·`, ...s.ops.map(([op, n]) => (n > 1 ? `${op}×${n}` : op))];
     const ops = parts.slice(0, 4).join(" ") + (parts.length > 4 ? " …" : "");
-    const stats = s.params !== undefined ? `${formatCount(s.params)} params · ${formatCount(s.macs)} MACs` : `${s.nodes} nodes`;
+    const stats =
+      s.params !== undefined
+        ? `${formatCount(s.params)} params · ${formatCount(s.macs)} MACs`
+        : s.folded
+          ? `+${s.folded} folded (weights, shapes)`
+          : "no weights";
     return { title: it.label, sub: it.className ?? "", ops, opsParts: parts, stats };
   }
   if (it.kind === "input" || it.kind === "output") return { title: it.label, sub: it.detail ?? "" };
   const op = it.op ?? "";
   if (it.label && it.label !== op) return { title: it.label, sub: [op, it.detail].filter(Boolean).join(" · ") };
   return { title: op, sub: it.detail ?? "" };
+}
+
+/** Width an expanded item's title bar needs: title, class, stats and the collapse button. */
+export function headerWidth(it: ViewItem): number {
+  const t = itemText(it);
+  return textWidth(t.title + (t.sub ? `  ·  ${t.sub}` : ""), "title") + textWidth(t.stats ?? "", "sub") + 64;
 }
 
 export function itemSize(it: ViewItem): { w: number; h: number } {

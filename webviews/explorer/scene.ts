@@ -50,6 +50,8 @@ export interface SceneInput {
   views: ReadonlyMap<ItemId, GroupView>;
   /** Layouts by group id. */
   layouts: ReadonlyMap<ItemId, GroupLayout>;
+  /** The narrowest an expanded item may be (its title bar's text); default 0. */
+  minExpandedWidth?: (item: ViewItem) => number;
 }
 
 /** The group an item opens: its own id for groups, its body for expandable nodes. */
@@ -102,7 +104,7 @@ function place(groupId: ItemId, input: SceneInput, pending: ItemId[], visiting: 
     }
     it.inner = inner;
     const b = it.rect;
-    const w = Math.max(b.w, inner.w + 2 * PAD);
+    const w = Math.max(b.w, inner.w + 2 * PAD, input.minExpandedWidth?.(it.item) ?? 0);
     const h = Math.max(b.h, inner.h + HEADER + PAD);
     const dw = w - b.w, dh = h - b.h;
     const bottom = b.y + b.h, top = b.y, cx = b.x + b.w / 2;

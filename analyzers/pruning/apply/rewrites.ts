@@ -25,14 +25,15 @@ export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed:
   const cut = (axis: number) => removed.get(axis) ?? [];
   const active = analysis.rewrites.filter((r) => r.axes.some((a) => cut(a).length > 0));
   // shape entries: grouped by the constant they live in.
-  const entries = new Map<string, { node: string; slot: number; edits: [number, number][] }>();
+  const entries = new Map<string, { node: string; slot: number; edits: [number, number][]; computed?: number[] }>();
   let count = 0;
   for (const r of active) {
     switch (r.kind) {
       case "shape-entry": {
         const t = r.target ?? { node: r.node, slot: r.slot!, index: r.entry! };
         const key = `${t.node}\u0000${t.slot}`;
-        const e = entries.get(key) ?? entries.set(key, { node: t.node, slot: t.slot, edits: [] }).get(key)!;
+        const computed = (r.extra as { values?: number[] } | undefined)?.values;
+        const e = entries.get(key) ?? entries.set(key, { node: t.node, slot: t.slot, edits: [], computed }).get(key)!;
         e.edits.push([t.index, cut(r.axes[0]!).length]);
         break;
       }
@@ -59,7 +60,8 @@ export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed:
   }
   for (const e of entries.values()) {
     const name = ed.node(e.node).input[e.slot]!;
-    const td = readInts(ed, name);
+    // A computed (but static) shape becomes a constant; a constant one is copied for this node.
+    const td = e.computed ? { dataType: DataType.INT64, dims: [e.computed.length], values: e.computed } : readInts(ed, name);
     const values = td.values.slice();
     for (const [i, minus] of e.edits) values[i] = values[i]! - minus;
     candidates.add(name);

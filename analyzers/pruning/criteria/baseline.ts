@@ -7,7 +7,7 @@
  * same per-group counts as any criterion; global scope: random ranks across groups).
  */
 import type { Group, GroupAnalysis, Plan } from "../types.ts";
-import { indicesOf } from "../types.ts";
+import { AxisGuard } from "./guard.ts";
 import { groupRandom } from "./random.ts";
 import { scoreGroups } from "./score.ts";
 import { selectPlan, type SelectSettings } from "./select.ts";
@@ -25,20 +25,11 @@ function shuffled(units: number[], rnd: () => number): number[] {
 function pick(g: Group, count: number, seed: number): number[] {
   const frozen = new Set(g.frozen ? (g.frozen.units ?? []) : []);
   const free = Array.from({ length: g.units }, (_, u) => u).filter((u) => !frozen.has(u));
-  const maps = [...g.members.map((m) => m.indices), ...g.rewrites.map((r) => r.indices)];
-  const total = maps.map((map) => {
-    const s = new Set<number>();
-    for (let u = 0; u < g.units; u++) for (const i of indicesOf(map, u)) s.add(i);
-    return s.size;
-  });
-  const gone = maps.map(() => new Set<number>());
+  const guard = new AxisGuard(g);
   const out: number[] = [];
   for (const u of shuffled(free, groupRandom(seed, g.key))) {
     if (out.length >= count) break;
-    const add = maps.map((map) => indicesOf(map, u));
-    if (add.some((idx, k) => idx.length && new Set([...gone[k]!, ...idx]).size >= total[k]!)) continue;
-    add.forEach((idx, k) => idx.forEach((i) => gone[k]!.add(i)));
-    out.push(u);
+    if (guard.tryRemove([u])) out.push(u);
   }
   return out.sort((a, b) => a - b);
 }

@@ -1,5 +1,5 @@
 /**
- * Protection patterns: a group is left whole when a pattern matches its scope (or an enclosing module:
+ * Group patterns (protect, per-group ratios). A pattern matches a group when it matches its scope (or an enclosing module:
  * "layer4" protects "layer4.1.conv2"), its key, or any member's tensor or node name. Protecting a tensor thus
  * means it is never sliced at all — protecting the classifier "fc" also keeps the channels that feed it.
  *
@@ -27,11 +27,14 @@ function scopes(scope: string): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join("."));
 }
 
-/** The first pattern that protects the group, or undefined. */
-export function protectedBy(g: Group, patterns: readonly string[]): string | undefined {
+/** The first pattern that matches the group, or undefined. */
+export function matchingPattern(g: Group, patterns: readonly string[]): string | undefined {
   for (const p of patterns) {
     const m = compilePattern(p);
     if (scopes(g.scope).some(m) || m(g.key) || g.members.some((x) => m(x.tensor) || m(x.node))) return p;
   }
   return undefined;
 }
+
+/** The first protect pattern that leaves the group whole, or undefined. */
+export const protectedBy = matchingPattern;

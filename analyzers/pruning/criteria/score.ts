@@ -12,10 +12,11 @@
  *  - random: no weights; uniform scores from a stream seeded by (seed, group key).
  * Out members come first, so the "first" reduction reads the producer.
  */
-import type { Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
-import { normalizeScores, type Normalization } from "./normalize.ts";
+import type { CriterionName, Group, GroupAnalysis, Member, MemberRole } from "../types.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { NORMALIZATIONS, normalizeScores, type Normalization } from "./normalize.ts";
 import { groupRandom } from "./random.ts";
-import { reduceStats, type Reduction } from "./reduce.ts";
+import { REDUCTIONS, reduceStats, type Reduction } from "./reduce.ts";
 import { axisSums, fpgmStat, unitStat, type AxisSums, type StatName } from "./stats.ts";
 import type { Weights } from "./weights.ts";
 
@@ -38,8 +39,9 @@ export interface GroupScores {
   /** Group.id and Group.key of the scored group. */
   group: number;
   key: string;
-  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). */
-  criterion: Criterion;
+  /** The criterion actually used (bn and fpgm fall back to l1 where they cannot apply). Other scorers
+   * (OBSPA) fill Scores with their own name and reuse selectPlan. */
+  criterion: CriterionName;
   /** Normalised score per unit (lower = pruned first); NaN where no member could score the unit. */
   scores: Float64Array;
   /** The reduced scores before normalisation. */
@@ -51,8 +53,9 @@ export interface GroupScores {
 }
 
 export interface Scores {
-  criterion: Criterion;
-  reduction: Reduction;
+  criterion: CriterionName;
+  /** How member statistics were combined; other scorers record their own (e.g. "obs"). */
+  reduction: Reduction | (string & {});
   normalization: Normalization;
   seed?: number;
   /** Same order as analysis.groups. */
@@ -90,7 +93,7 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
   const normalization = opts.normalization ?? "mean";
   const notes: string[] = [];
   let raw: Float64Array;
-  let used: Criterion = opts.criterion;
+  let used: CriterionName = opts.criterion;
   const members: string[] = [];
   if (g.frozen && !g.frozen.units) {
     // Nothing here can be pruned: do not spend time (FPGM of a classifier is seconds).
@@ -137,7 +140,18 @@ export function scoreGroup(g: Group, weights: Weights, opts: ScoreOptions, cache
   return { group: g.id, key: g.key, criterion: used, scores: normalizeScores(raw, normalization), raw, members, notes };
 }
 
+/** Options come from users (CLI flags, plan files): refuse unknown names in one clear line. */
+export function checkScoreOptions(where: string, opts: ScoreOptions): void {
+  const check = (what: string, v: string | undefined, allowed: readonly string[]) => {
+    if (v !== undefined && !allowed.includes(v)) throw new ScalpelError(where, `unknown ${what} '${v}'; choose one of ${allowed.join(", ")}`);
+  };
+  check("criterion", opts.criterion, CRITERIA);
+  check("reduction", opts.reduction, REDUCTIONS);
+  check("normalization", opts.normalization, NORMALIZATIONS);
+}
+
 export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: ScoreOptions): Scores {
+  checkScoreOptions(analysis.model.name, opts);
   const cache: SumsCache = new Map();
   return {
     criterion: opts.criterion,
@@ -148,3 +162,18 @@ export function scoreGroups(analysis: GroupAnalysis, weights: Weights, opts: Sco
   };
 }
 
+
+/** Scores as plain JSON (for plans, the explorer, reports): NaN becomes null. */
+export function scoresToJSON(scores: Scores): {
+  criterion: CriterionName;
+  reduction: string;
+  normalization: Normalization;
+  seed?: number;
+  groups: { group: number; key: string; criterion: CriterionName; scores: (number | null)[]; members: string[]; notes: string[] }[];
+} {
+  const plain = (a: Float64Array) => Array.from(a, (x) => (Number.isNaN(x) ? null : x));
+  return {
+    ...scores,
+    groups: scores.groups.map((g) => ({ group: g.group, key: g.key, criterion: g.criterion, scores: plain(g.scores), members: g.members, notes: g.notes })),
+  };
+}

@@ -17,9 +17,10 @@
  */
 import type { Group, GroupAnalysis, Plan, PlanSettings, PruneTarget } from "../types.ts";
 import { CostTracker, type Size } from "./cost.ts";
-import { protectedBy } from "./protect.ts";
+import { AxisGuard } from "./guard.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { compilePattern, matchingPattern, protectedBy } from "./protect.ts";
 import type { Scores } from "./score.ts";
-import { indicesOf } from "../types.ts";
 
 export interface SelectSettings {
   /** Fraction to remove, in [0, 1]: of units (channels target), of the model's params or of its MACs. */
@@ -32,6 +33,9 @@ export interface SelectSettings {
   roundTo?: number;
   /** Most of a group's units that may go (default 1, still keeping at least one). */
   maxGroupRatio?: number;
+  /** Local scope, channels target: per-group ratios, pattern (as in protect) → ratio; the first match wins,
+   * other groups take `ratio`. */
+  groupRatios?: Record<string, number>;
   /** Patterns (protect.ts) of groups to leave whole. */
   protect?: string[];
 }
@@ -68,22 +72,10 @@ function frozenUnits(g: Group): Set<number> {
 
 /** Stops at the first block that would remove every index the group maps on one of its axes. */
 function feasibleBlocks(g: Group, blocks: number[][]): number[][] {
-  const maps = [...g.members.map((m) => m.indices), ...g.rewrites.map((r) => r.indices)];
-  const total = maps.map((map) => {
-    const s = new Set<number>();
-    for (let u = 0; u < g.units; u++) for (const i of indicesOf(map, u)) s.add(i);
-    return s.size;
-  });
-  const gone = maps.map(() => new Set<number>());
+  const guard = new AxisGuard(g);
   const out: number[][] = [];
   for (const b of blocks) {
-    const adds = maps.map((map, k) => {
-      const fresh = new Set<number>();
-      for (const u of b) for (const i of indicesOf(map, u)) if (!gone[k]!.has(i)) fresh.add(i);
-      return fresh;
-    });
-    if (adds.some((f, k) => total[k]! > 0 && gone[k]!.size + f.size >= total[k]!)) break;
-    adds.forEach((f, k) => f.forEach((i) => gone[k]!.add(i)));
+    if (!guard.tryRemove(b)) break;
     out.push(b);
   }
   return out;
@@ -127,6 +119,26 @@ function nearestBlocks(c: Candidate, want: number): number {
   return best;
 }
 
+/** Settings come from users (CLI flags, a plan file, the Prune dialog): refuse bad ones in one clear line. */
+export function checkSettings(where: string, s: SelectSettings): void {
+  const bad = (problem: string) => {
+    throw new ScalpelError(where, problem);
+  };
+  if (typeof s.ratio !== "number" || !(s.ratio >= 0 && s.ratio <= 1)) bad(`pruning ratio must be a number in [0, 1], got ${s.ratio}`);
+  if (s.target !== undefined && !["channels", "params", "macs"].includes(s.target)) bad(`target must be channels, params or macs, got '${s.target}'`);
+  if (s.scope !== undefined && !["local", "global"].includes(s.scope)) bad(`scope must be local or global, got '${s.scope}'`);
+  if (s.roundTo !== undefined && !(Number.isInteger(s.roundTo) && s.roundTo >= 1)) bad(`round-to must be a whole number ≥ 1, got ${s.roundTo}`);
+  if (s.maxGroupRatio !== undefined && !(s.maxGroupRatio >= 0 && s.maxGroupRatio <= 1)) bad(`maximum group ratio must be in [0, 1], got ${s.maxGroupRatio}`);
+  for (const [p, r] of Object.entries(s.groupRatios ?? {}))
+    if (!(typeof r === "number" && r >= 0 && r <= 1)) bad(`ratio for groups '${p}' must be a number in [0, 1], got ${r}`);
+  for (const p of [...(s.protect ?? []), ...Object.keys(s.groupRatios ?? {})])
+    try {
+      compilePattern(p);
+    } catch (e) {
+      bad(`protect pattern '${p}' is not a valid regular expression (${(e as Error).message})`);
+    }
+}
+
 function costOf(tracker: CostTracker, t: PruneTarget): number {
   return t === "macs" ? tracker.macs : tracker.params;
 }
@@ -135,7 +147,10 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
   const target = settings.target ?? "channels";
   const scope = settings.scope ?? "local";
   const ratio = settings.ratio;
-  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`ratio must be in [0, 1], got ${ratio}`);
+  checkSettings(analysis.model.name, settings);
+  const overrides = Object.entries(settings.groupRatios ?? {}).map(([p, r]) => ({ p, r }));
+  const ratioOf = (g: Group) => overrides.find((o) => matchingPattern(g, [o.p]) !== undefined)?.r ?? ratio;
+  if (overrides.length && (scope !== "local" || target !== "channels")) throw new ScalpelError(analysis.model.name, "per-group ratios apply to the local scope with the channels target only");
   const notes: string[] = [];
   const protectedGroups: Selection["protected"] = [];
   const cands: Candidate[] = [];
@@ -151,7 +166,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     candidateUnits += g.units;
     const c = candidate(g, sc.scores, settings);
     if (c) cands.push(c);
-    else if (scope === "local" && target === "channels" && Math.round(ratio * g.units) > 0) short.push(g.key);
+    else if (scope === "local" && target === "channels" && Math.round(ratioOf(g) * g.units) > 0) short.push(g.key);
   });
 
   const chosen = new Map<number, number>(); // candidate index → blocks taken
@@ -163,16 +178,17 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     return t;
   };
   const localCounts = (r: number) => new Map(cands.map((c, ci) => [ci, nearestBlocks(c, r * c.g.units)]));
+  const localChannelCounts = () => new Map(cands.map((c, ci) => [ci, nearestBlocks(c, ratioOf(c.g) * c.g.units)]));
   let reached = true;
 
   if (scope === "local") {
     if (target === "channels")
-      localCounts(ratio).forEach((k, ci) => {
+      localChannelCounts().forEach((k, ci) => {
         chosen.set(ci, k);
         const c = cands[ci]!;
         const all = c.blocks.reduce((a, b) => a + b.length, 0);
         // Short when even every allowed block leaves it more than half a block below its share.
-        if (k === c.blocks.length && all < ratio * c.g.units - c.blocks[c.blocks.length - 1]!.length / 2) short.push(c.g.key);
+        if (k === c.blocks.length && all < ratioOf(c.g) * c.g.units - c.blocks[c.blocks.length - 1]!.length / 2) short.push(c.g.key);
       });
     else {
       // Smallest common ratio whose exact cost reaches the target (cost only falls as r grows).
@@ -241,6 +257,7 @@ export function selectPlanDetailed(analysis: GroupAnalysis, scores: Scores, sett
     roundTo: settings.roundTo,
     maxGroupRatio: settings.maxGroupRatio,
     protect: settings.protect,
+    groupRatios: settings.groupRatios,
     reduction: scores.reduction,
     normalization: scores.normalization,
   };

@@ -11,6 +11,7 @@ import type { KnownValue } from "../../graph/shapes/index.ts";
 import type { MemberRole, RewriteKind } from "../types.ts";
 import { Relations, type Reason, type SpaceId } from "./relations.ts";
 import { traceEntry } from "./trace.ts";
+import { foldValue } from "./fold.ts";
 
 export class RuleError extends Error {
   constructor(readonly reason: Reason) {
@@ -108,9 +109,9 @@ export class RuleContext {
     const n = this.node.inputs[i];
     if (!n) return undefined;
     const v = this.shapes.values.get(n);
-    if (v) return v;
+    if (v && v.values.every((x) => typeof x === "number")) return v;
     const src = weightSource(this.graph, n);
-    return src ? weightValue(this.graph, src) : undefined;
+    return (src ? weightValue(this.graph, src) : foldValue(this.graph, this.shapes, n)) ?? v;
   }
 
   /** Integer values of input i when all known. */
@@ -253,16 +254,26 @@ export class RuleContext {
    * rewrite, or couple with the run-time dim it is read from; freeze the axis when neither is possible.
    */
   shapeEntry(slot: number, entry: number, space: SpaceId, current: string): void {
-    const src = traceEntry(this.graph, this.shapes, this.node, slot, entry);
-    if (!src) {
-      this.freeze(space, { kind: "runtime shape", text: `${this.where}: shape entry ${entry} is computed at run time` });
+    // A shape tensor that is a stored constant, or computed but static in this model, is written as a
+    // new constant for this node (computed shapes lose their ties to the tensors they were read from).
+    // Every entry of one shape input takes the same route, so their edits land in one tensor.
+    const full = this.value(slot);
+    if (this.isWeight(slot) || (full && full.values.every((v) => typeof v === "number"))) {
+      const extra = this.isWeight(slot) ? undefined : { values: full!.values };
+      this.rewrite("shape-entry", [space], current, { slot, entry, target: { node: this.node.index, slot, index: entry }, extra });
       return;
     }
-    if (src.kind === "dim") {
+    // Symbolic: find the constant inside the shape computation, or the run-time dim it reads.
+    const src = traceEntry(this.graph, this.shapes, this.node, slot, entry);
+    if (src?.kind === "const") {
+      this.rewrite("shape-entry", [space], current, { slot, entry, target: { node: src.node, slot: src.slot, index: src.index } });
+      return;
+    }
+    if (src?.kind === "dim") {
       this.same(valueSpace(this.graph, this.shapes, this.rel, src.value, src.axis), space);
       return;
     }
-    this.rewrite("shape-entry", [space], current, { slot, entry, target: { node: src.node, slot: src.slot, index: src.index } });
+    this.freeze(space, { kind: "runtime shape", text: `${this.where}: shape entry ${entry} is computed at run time` });
   }
 
   /** Same rank, same dims: index i of every axis of input `i` is index i of output `k`'s axis. */

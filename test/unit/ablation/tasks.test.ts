@@ -157,18 +157,18 @@ describe("ablation: tasks, tokenizers, masks, CLI", function () {
     assert.equal(p.tokens[0], "<bos>");
   });
 
-  it("CLI errors are one clear line and an exit code", async () => {
+  it("CLI errors are one clear line and exit code 2", async () => {
     let io = capture();
-    assert.equal(await runAblateCommand([arithFile("arith-opset14.onnx"), "--method", "blur"], io), 1);
+    assert.equal(await runAblateCommand([arithFile("arith-opset14.onnx"), "--method", "blur"], io), 2);
     assert.match(io.stderr[0]!, /--method: must be one of cama, abp, knockout, zero, mean, resample/);
     io = capture();
-    assert.equal(await runAblateCommand(["/nonexistent/model.onnx", "--method", "cama"], io), 1);
+    assert.equal(await runAblateCommand(["/nonexistent/model.onnx", "--method", "cama"], io), 2);
     assert.match(io.stderr[0]!, /no tokenizer given and none found next to the model/);
     io = capture();
-    assert.equal(await runAblateCommand([arithFile("arith-opset14.onnx"), "--method", "cama", "--layers", "9", "--n", "20"], io), 1);
+    assert.equal(await runAblateCommand([arithFile("arith-opset14.onnx"), "--method", "cama", "--layers", "9", "--n", "20"], io), 2);
     assert.match(io.stderr.join("\n"), /--layers: '9' is outside 0…4/);
     io = capture();
-    assert.equal(await runAf1Command([arithFile("arith-opset14.onnx"), "--tau", "2"], io), 1);
+    assert.equal(await runAf1Command([arithFile("arith-opset14.onnx"), "--tau", "2"], io), 2);
     assert.match(io.stderr[0]!, /--tau: must be a number in \(0, 1\]/);
     io = capture();
     assert.equal(await runAblateCommand([], io), 2);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { FunctionProtoSchema, StringStringEntryProtoSchema, OperatorSetIdProtoSchema, AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema } from "onnx-buf";
+import { StringStringEntryProtoSchema } from "onnx-buf";
 import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { loadModel } from "../../../analyzers/onnx/index.ts";
 import { encodeBytes } from "../../../analyzers/onnx/encode.ts";
@@ -8,7 +8,8 @@ import { ModelProtoSchema } from "onnx-buf";
 import { buildExplorerIndex } from "../../../analyzers/explorer/build.ts";
 import { parseItemId, type ExplorerIndex } from "../../../analyzers/explorer/explorerIndex.ts";
 import { syntheticTransformerBytes } from "../../fixtures/syntheticTransformer.ts";
-import { floatTensor, model, modelBytes, node, valueInfo } from "../../helpers/build.ts";
+import { floatTensor, modelBytes, node, valueInfo } from "../../helpers/build.ts";
+import { functionAndIfModel } from "../../helpers/explorer.ts";
 
 /** Every displayed node exactly once in the tree (children lists), folded nodes never. */
 function checkTree(ix: ExplorerIndex): void {
@@ -149,26 +150,7 @@ describe("explorer index", () => {
   });
 
   it("expands model-local functions and control-flow bodies under their call node", () => {
-    const fn = create(FunctionProtoSchema, {
-      name: "Block",
-      domain: "local",
-      input: ["i"],
-      output: ["o"],
-      node: [node("Relu", ["i"], ["t"], {}, "relu"), node("Neg", ["t"], ["o"], {}, "neg")],
-      opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: 17n })],
-    });
-    const thenG = create(GraphProtoSchema, { name: "then", node: [node("Identity", ["a"], ["ta"], {}, "then_id")], output: [valueInfo("ta", [1, 4])] });
-    const elseG = create(GraphProtoSchema, { name: "else", node: [node("Neg", ["a"], ["ea"], {}, "else_neg")], output: [valueInfo("ea", [1, 4])] });
-    const ifNode = node("If", ["cond"], ["y"], {}, "branch");
-    ifNode.attribute = [
-      create(AttributeProtoSchema, { name: "then_branch", type: AT.GRAPH, g: thenG }),
-      create(AttributeProtoSchema, { name: "else_branch", type: AT.GRAPH, g: elseG }),
-    ];
-    const call = node("Block", ["x"], ["a"], {}, "call_block");
-    call.domain = "local";
-    const m = model({ inputs: [valueInfo("x", [1, 4]), valueInfo("cond", [], 9)], outputs: [valueInfo("y", [1, 4])], nodes: [call, ifNode] });
-    m.functions = [fn];
-    m.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: "local", version: 1n }));
+    const m = functionAndIfModel();
     const ix = buildExplorerIndex(load(encodeBytes(ModelProtoSchema, m)));
     checkTree(ix);
     const callIx = ix.nodes.findIndex((n) => n.name === "call_block");

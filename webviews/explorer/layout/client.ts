@@ -38,6 +38,11 @@ export class LayoutClient {
     void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
   }
 
+  /** Puts layouts saved with the webview's state back, so a restored tab needs no ELK run. */
+  seed(layouts: readonly GroupLayout[]): void {
+    for (const l of layouts) if (l && typeof l.key === "string" && !this.cache.has(l.key)) this.cache.set(l.key, l);
+  }
+
   /** Forgets every layout (the model changed). */
   clear(): void {
     this.cache.clear();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mulberry32, normalizeScores, reduceStats, scoreGroups, weightsFrom } from "../../../../analyzers/pruning/criteria/index.ts";
+import { mulberry32, normalizeScores, reduceStats, scoreGroups, scoresToJSON, weightsFrom } from "../../../../analyzers/pruning/criteria/index.ts";
 import { buildAnalysis, tableOf, type GroupSpec } from "./build.ts";
 
 const close = (a: ArrayLike<number>, b: number[], eps = 1e-12) => {
@@ -92,6 +92,16 @@ describe("criteria: scores", () => {
     // Independent of the order of groups.
     const swapped = scoreGroups(buildAnalysis([plain, chain]), weights, { criterion: "random", seed: 7 });
     assert.deepEqual([...swapped.groups[1]!.scores], [...a.groups[0]!.scores]);
+  });
+
+  it("refuses unknown criteria, reductions and normalisations by name", () => {
+    assert.throws(() => scoreGroups(analysis, weights, { criterion: "l3" as never }), /hand\.onnx: unknown criterion 'l3'; choose one of l1, l2, bn, fpgm, random/);
+    assert.throws(() => scoreGroups(analysis, weights, { criterion: "l1", normalization: "z" as never }), /unknown normalization 'z'/);
+  });
+
+  it("scores serialise to JSON with null for unscored units", () => {
+    const json = scoresToJSON(scoreGroups(analysis, weights, { criterion: "l1", normalization: "none" }));
+    assert.deepEqual(JSON.parse(JSON.stringify(json)).groups[1].scores, [0.5, 1, 2.5]);
   });
 
   it("units without an index on any readable member score NaN", () => {

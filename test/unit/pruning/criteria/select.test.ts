@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  choosePlan,
   costAfter,
   randomBaselinePlan,
   scoreGroups,
@@ -68,6 +69,16 @@ describe("criteria: selection", () => {
     // A wholly frozen group is skipped.
     a.groups[2]!.frozen = { reason: "unsupported op" };
     assert.deepEqual(Object.keys(pruned(selectPlan(a, s, { ratio: 0.5 }))), ["a", "b"]);
+  });
+
+  it("per-group ratios override the ratio for matching groups", () => {
+    const a = buildAnalysis([group("a", 4, 1, "layer1.conv"), group("b", 4, 1, "layer4.conv"), group("c", 4, 1, "layer4.fc")]);
+    const s = handScores(a, [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]);
+    const plan = selectPlan(a, s, { ratio: 0.25, groupRatios: { "layer4.conv": 0.75, "layer4": 0.5 } });
+    assert.deepEqual(pruned(plan), { a: [0], b: [0, 1, 2], c: [0, 1] });
+    assert.deepEqual(plan.settings.groupRatios, { "layer4.conv": 0.75, "layer4": 0.5 });
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, scope: "global", groupRatios: { a: 0.5 } }), /local scope with the channels target only/);
+    assert.throws(() => selectPlan(a, s, { ratio: 0.25, groupRatios: { a: 2 } }), /ratio for groups 'a' must be a number in \[0, 1\]/);
   });
 
   it("maxGroupRatio caps each group", () => {
@@ -140,7 +151,10 @@ describe("criteria: selection", () => {
     const a = ab();
     const other = buildAnalysis([group("X", 4)]);
     assert.throws(() => selectPlan(a, handScores(other, [[0, 1, 2, 3]]), { ratio: 0.5 }), /do not match/);
-    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /ratio/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 1.5 }), /hand\.onnx: pruning ratio must be a number in \[0, 1\], got 1\.5/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, roundTo: 0 }), /round-to must be a whole number/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, target: "flops" as never }), /target must be channels, params or macs/);
+    assert.throws(() => selectPlan(a, abScores(a), { ratio: 0.5, protect: ["/(/"] }), /protect pattern '\/\(\/' is not a valid regular expression/);
   });
 });
 
@@ -201,5 +215,23 @@ describe("criteria: heads and head-dims on one axis", () => {
     const sel = selectPlanDetailed(a, scoreGroups(a, w, { criterion: "l1" }), { ratio: 0.5 });
     assert.deepEqual(pruned(sel.plan), { "q:heads": [0], "q:head-dims": [1] });
     assert.equal(sel.after.params, 3);
+  });
+});
+
+describe("criteria: choosePlan", () => {
+  it("scores, selects and draws the baseline in one call", () => {
+    const spec: GroupSpec = {
+      key: "c",
+      units: 8,
+      members: [{ tensor: "c.weight", dims: [8, 1], dim: 0, role: "out", values: [5, 1, 7, 3, 8, 2, 6, 4] }],
+    };
+    const a = buildAnalysis([spec]);
+    const w = weightsFrom(tableOf([spec]));
+    const c = choosePlan(a, w, { criterion: "l1", normalization: "max", ratio: 0.5, roundTo: 2, baselineSeed: 9 });
+    assert.deepEqual(c.selection.plan, selectPlan(a, scoreGroups(a, w, { criterion: "l1", normalization: "max" }), { ratio: 0.5, roundTo: 2 }));
+    assert.deepEqual(pruned(c.selection.plan), { c: [1, 3, 5, 7] });
+    assert.deepEqual(c.selection.plan.settings, { ratio: 0.5, target: "channels", scope: "local", roundTo: 2, reduction: "mean", normalization: "max" });
+    assert.equal(c.baseline.groups[0]!.prune.length, 4);
+    assert.deepEqual(c.baseline, randomBaselinePlan(a, c.selection.plan, 9));
   });
 });
