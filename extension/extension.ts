@@ -62,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
     }),
     editors.onDidRender(() => statusBar.update()),
   );
-  registerCommands(context, { log, errors, editors, tree, treeView, engine });
+  registerCommands(context, { log, errors, editors, tree, treeView, engine, extensionUri: context.extensionUri });
   registerAblationCommands(context, { log, errors, editors, engine, extensionUri: context.extensionUri });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);

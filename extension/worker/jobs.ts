@@ -9,6 +9,7 @@ import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
 import { closeModel, explorerRequest, openModel } from "./modelSessions.ts";
+import { runPrune } from "./pruneJob.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -55,6 +56,7 @@ export const handlers: Handlers = {
   },
 
   ablation: runAblation,
+  prune: runPrune,
   openModel,
   explorerRequest,
   closeModel,

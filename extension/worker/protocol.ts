@@ -7,6 +7,8 @@ import type { HostRequest, HostResponse } from "../../analyzers/explorer/host.ts
 import type { InspectReport } from "../../analyzers/report/inspect.ts";
 import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
+import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
+import type { PruneParams } from "./pruneJob.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
@@ -21,6 +23,8 @@ export interface Jobs {
     params: { file: string; threads: number; repeats: number; warmup: number };
     result: { medianMs: number; runs: number; outputs: { name: string; dims: number[] }[] };
   };
+  /** Prune a model (or apply a plan), write it and its plan, verify it; the engine's prune report. */
+  prune: { params: PruneParams; result: PruneJobReport };
   /** The built-in ablation tasks (name and prompt template). */
   ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
   /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */
