@@ -5,6 +5,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
+import type { PruneJobReport } from "../analyzers/pruning/job.ts";
+import type { Plan } from "../analyzers/pruning/types.ts";
 import type { InspectReport } from "../analyzers/report/inspect.ts";
 import type { ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
@@ -13,6 +15,9 @@ import { MODEL_VIEW_TYPE, type ModelEditorProvider } from "./modelEditor.ts";
 import type { ModelTreeProvider, TreeNode } from "./modelTree.ts";
 import { cliEquivalent, optionsFromSettings, outputPaths, type PruneOptions } from "./prune/options.ts";
 import { askPruneOptions, confirmReplace } from "./prune/wizard.ts";
+import { runWithProgress } from "./progress.ts";
+import { pruneCsv, pruneReportHtml, pruneTitle } from "./reports/pruneReport.ts";
+import { ReportPanel } from "./reports/reportPanel.ts";
 import type { EngineWorker } from "./worker/client.ts";
 
 export interface CommandDeps {
@@ -22,6 +27,7 @@ export interface CommandDeps {
   readonly tree: ModelTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly engine: EngineWorker;
+  readonly extensionUri: vscode.Uri;
 }
 
 /** What callers (tests, other extensions) may pass to Prune Model instead of answering the wizard. */
@@ -35,6 +41,22 @@ export interface PruneRequest {
   readonly options: PruneOptions;
   readonly outputs: { readonly pruned: string; readonly plan: string };
   readonly cli: string;
+  /** The engine's report (absent when the run did not finish). */
+  readonly report?: PruneJobReport;
+}
+
+/** Outputs a cancelled or failed run wrote after `since` are removed: no half-finished results beside the model. */
+function removeFresh(files: readonly string[], since: number, log: Log): void {
+  for (const f of files) {
+    try {
+      if (fs.statSync(f).mtimeMs >= since) {
+        fs.rmSync(f);
+        log.info(`removed ${path.basename(f)} (the run did not finish)`);
+      }
+    } catch {
+      // not written
+    }
+  }
 }
 
 /** The model a command acts on: an explicit Uri argument, the active model viewer, or one the user picks. */
@@ -52,7 +74,7 @@ export async function resolveModelUri(arg: unknown, editors: ModelEditorProvider
 }
 
 export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps): void {
-  const { log, errors, editors, tree, treeView, engine } = deps;
+  const { log, errors, editors, tree, treeView, engine, extensionUri } = deps;
   // Command arguments are untyped at runtime; handlers declare what they accept and check it.
   const register = (id: string, title: string, fn: (...args: any[]) => unknown) =>
     ctx.subscriptions.push(vscode.commands.registerCommand(id, errors.guard(title, fn)));
@@ -80,6 +102,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     editors.showAsActive(view);
     const node = tree.findModule(module);
     if (node) await treeView.reveal(node, { select: true, focus: false, expand: true });
+    editors.reveal(uri, { module });
     log.info(`Reveal ${module || "(root)"} in ${path.basename(file)}`);
   });
 
@@ -90,8 +113,41 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     return engine.run("inspect", { file: uri.fsPath });
   };
 
+  /** Runs the prune job behind a progress notification, then opens the before/after report. */
+  const prune = async (model: string, options: PruneOptions, outputs: PruneRequest["outputs"], overwrite: boolean, cli: string, planFile?: string): Promise<PruneJobReport> => {
+    const name = path.basename(model);
+    const threads = vscode.workspace.getConfiguration("scalpel", vscode.Uri.file(model)).get<number>("runtime.threads", 0);
+    const started = Date.now();
+    let report: PruneJobReport;
+    try {
+      report = await runWithProgress(engine, log, `${planFile ? "Applying plan to" : "Pruning"} ${name}`, "prune", { model, options, outputs, overwrite, planFile, threads });
+    } catch (e) {
+      removeFresh(planFile ? [outputs.pruned] : [outputs.pruned, outputs.plan], started, log);
+      throw e;
+    }
+    let plan: Plan | undefined;
+    try {
+      plan = JSON.parse(fs.readFileSync(planFile ?? outputs.plan, "utf8")) as Plan;
+    } catch {
+      // the report still shows everything but the group list
+    }
+    const input = { report, groups: (plan?.groups ?? []).filter((g) => g.prune.length > 0), cli };
+    ReportPanel.show(extensionUri, log, {
+      title: pruneTitle(report),
+      body: pruneReportHtml(input),
+      json: report,
+      csv: pruneCsv(input),
+      fileBase: `${path.basename(model, ".onnx")}.prune-report`,
+      folder: path.dirname(model),
+    });
+    const v = report.verify;
+    log.info(`${name}: params ${v.params.before} → ${v.params.after}, MACs ${v.macs.before} → ${v.macs.after}; ${v.ok ? "verified" : `problems: ${v.problems.join("; ")}`}`);
+    if (!v.ok) void vscode.window.showWarningMessage(`${path.basename(outputs.pruned)} was written, but verification found problems: ${v.problems[0]}`, "Show details").then((c) => c && log.show());
+    return report;
+  };
+
   // Prune Model: the wizard (or a preset), the output files beside the model (asking before replacing),
-  // the CLI equivalent in the log. Running the prune waits for the pruning engine (issue 3).
+  // the CLI equivalent in the log, the prune in a worker, then the report.
   register("onnxScalpel.pruneModel", "Prune Model", async (arg: unknown, preset?: PrunePreset): Promise<PruneRequest | undefined> => {
     const uri = await resolveModelUri(arg, editors, "Prune Model");
     if (!uri) return undefined;
@@ -102,9 +158,8 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     const name = path.basename(uri.fsPath);
     const config = vscode.workspace.getConfiguration("scalpel", uri);
     const defaults = optionsFromSettings((k) => config.get(k));
-    const report = await reportOf(uri);
     const { replace, ...given } = preset ?? {};
-    const options = preset ? { ...defaults, ...given } : await askPruneOptions(name, defaults, report?.modules);
+    const options = preset ? { ...defaults, ...given } : await askPruneOptions(name, defaults, (await reportOf(uri))?.modules);
     if (!options) return undefined;
     const outputs = outputPaths(uri.fsPath);
     const existing = [outputs.pruned, outputs.plan].filter((f) => fs.existsSync(f));
@@ -114,22 +169,35 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     }
     const request: PruneRequest = { model: uri.fsPath, options, outputs, cli: cliEquivalent(uri.fsPath, options) };
     log.info(`Prune ${name}: ${request.cli}`);
-    void vscode.window.showInformationMessage(
-      `Pruning itself is not available in this build yet: it needs the pruning engine. The equivalent CLI command is in the Output channel.`,
-    );
-    return request;
+    const report = await prune(uri.fsPath, options, outputs, existing.length > 0, request.cli);
+    return { ...request, report };
   });
 
-  // Not wired yet: each waits for its engine API (see the extension's report). They say so plainly
-  // instead of pretending to work.
-  const pending: [string, string, string][] = [
-    ["onnxScalpel.applyPlan", "Apply Plan", "the pruning engine's plan format"],
-  ];
-  for (const [id, title, needs] of pending) {
-    register(id, title, async (arg) => {
-      const target = arg instanceof vscode.Uri ? ` for ${path.basename(arg.fsPath)}` : "";
-      log.info(`${title}${target}: not available in this build (needs ${needs})`);
-      void vscode.window.showInformationMessage(`${title} is not available in this build yet: it needs ${needs}.`);
-    });
-  }
+  // Apply Plan: a NAME.prune.json applied to NAME.onnx beside it (or a model the user picks).
+  register("onnxScalpel.applyPlan", "Apply Plan", async (arg: unknown, preset?: { model?: string; replace?: "ask" | "always" | "never" }): Promise<PruneRequest | undefined> => {
+    const planUri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    if (!planUri || !/\.prune\.json$/i.test(planUri.fsPath)) {
+      void vscode.window.showInformationMessage("Apply Plan works on a NAME.prune.json file: open one or right-click it.");
+      return undefined;
+    }
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage("Apply Plan runs the model in onnxruntime and writes files: it needs a trusted workspace.");
+      return undefined;
+    }
+    let model = preset?.model ?? planUri.fsPath.replace(/\.prune\.json$/i, ".onnx");
+    if (!fs.existsSync(model)) {
+      const picked = await vscode.window.showOpenDialog({ title: `Model for ${path.basename(planUri.fsPath)}`, filters: { "ONNX models": ["onnx"] }, canSelectMany: false });
+      if (!picked?.[0]) return undefined;
+      model = picked[0].fsPath;
+    }
+    const outputs = { pruned: outputPaths(model).pruned, plan: planUri.fsPath };
+    const exists = fs.existsSync(outputs.pruned);
+    if (exists && (preset?.replace === "never" || (preset?.replace !== "always" && !(await confirmReplace([outputs.pruned]))))) return undefined;
+    const config = vscode.workspace.getConfiguration("scalpel", vscode.Uri.file(model));
+    const options = optionsFromSettings((k) => config.get(k));
+    const cli = `scalpel prune ${model} --plan ${planUri.fsPath} --out ${outputs.pruned}`;
+    log.info(`Apply ${path.basename(planUri.fsPath)}: ${cli}`);
+    const report = await prune(model, options, outputs, exists, cli, planUri.fsPath);
+    return { model, options, outputs, cli, report };
+  });
 }

@@ -52,9 +52,17 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
       webviewOptions: { retainContextWhenHidden: false },
     }),
     vscode.languages.registerCodeLensProvider({ language: "python", scheme: "file" }, codeLens),
+    // Selecting a module or a tensor in the tree reveals it in the graph explorer.
+    treeView.onDidChangeSelection((e) => {
+      const n = e.selection[0];
+      const view = editors.active ?? editors.openViews.find((v) => v.document.uri.fsPath === tree.model?.file);
+      if (!n || !view) return;
+      if (n.kind === "module") editors.reveal(view.document.uri, { module: n.row.module });
+      else if (n.kind === "leaf" && /#(inputs|outputs):/.test(n.id)) editors.reveal(view.document.uri, { tensor: n.label });
+    }),
     editors.onDidRender(() => statusBar.update()),
   );
-  registerCommands(context, { log, errors, editors, tree, treeView, engine });
+  registerCommands(context, { log, errors, editors, tree, treeView, engine, extensionUri: context.extensionUri });
   registerAblationCommands(context, { log, errors, editors, engine, extensionUri: context.extensionUri });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);

@@ -11,28 +11,34 @@ export class Log implements vscode.Disposable {
     this.channel = vscode.window.createOutputChannel(name, { log: true });
   }
 
+  /** Test runs mirror the channel to the console (the launcher's log), see scripts/vscode-test. */
+  private readonly mirror = process.env.SCALPEL_LOG_CONSOLE === "1";
+
   info(message: string): void {
     this.channel.info(message);
+    if (this.mirror) console.log(`[scalpel] ${message}`);
   }
 
   warn(message: string): void {
     this.channel.warn(message);
+    if (this.mirror) console.log(`[scalpel warn] ${message}`);
   }
 
   error(message: string): void {
     this.channel.error(message);
+    if (this.mirror) console.log(`[scalpel error] ${message}`);
   }
 
   /** Runs `fn` as a named operation: logged when it starts and when it ends, with its duration. */
   async operation<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
-    this.channel.info(`${name}: started`);
+    this.info(`${name}: started`);
     try {
       const result = await fn();
-      this.channel.info(`${name}: done in ${formatMs(performance.now() - start)}`);
+      this.info(`${name}: done in ${formatMs(performance.now() - start)}`);
       return result;
     } catch (e) {
-      this.channel.info(`${name}: ${isCancelled(e) ? "cancelled" : "failed"} after ${formatMs(performance.now() - start)}`);
+      this.info(`${name}: ${isCancelled(e) ? "cancelled" : "failed"} after ${formatMs(performance.now() - start)}`);
       throw e;
     }
   }

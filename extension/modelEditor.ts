@@ -1,12 +1,14 @@
 /**
- * The read-only custom editor for *.onnx: opening a model starts its analysis in the engine worker, the
- * panel shows a loading state, then the summary header (and, once issue 7 lands, the graph explorer).
- * A model that cannot be loaded shows the problem in the panel and one notification; it never throws.
- * The file is watched: a changed model is reloaded.
+ * The read-only custom editor for *.onnx: opening a model opens it in the engine worker (analysis and the
+ * graph explorer's session stay there), the panel shows a loading state, then the summary header and the
+ * graph explorer (webviews/explorer), whose requests the host forwards to the worker. A model that cannot
+ * be loaded shows the problem in the panel and one notification; it never throws. The file is watched: a
+ * changed model is reloaded.
  */
 import path from "node:path";
 import * as vscode from "vscode";
 import type { InspectReport } from "../analyzers/report/inspect.ts";
+import type { HostEvent, ToHost } from "../webviews/protocol.ts";
 import { toErrorInfo, type ErrorInfo, type ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
 import { errorHtml, loadingHtml, summaryHeaderHtml } from "./summaryHtml.ts";
@@ -17,7 +19,7 @@ export const MODEL_VIEW_TYPE = "onnxScalpel.modelViewer";
 
 export type ModelState =
   | { readonly kind: "loading" }
-  | { readonly kind: "ready"; readonly report: InspectReport }
+  | { readonly kind: "ready"; readonly report: InspectReport; readonly session: number }
   | { readonly kind: "error"; readonly error: ErrorInfo };
 
 export class ModelDocument implements vscode.CustomDocument {
@@ -41,6 +43,8 @@ export class ModelDocument implements vscode.CustomDocument {
       true,
     );
     watcher.onDidChange(() => void this.load(), undefined, this.disposables);
+    // The worker holding the explorer session stopped: open the model again.
+    engine.onDidLoseState(() => this._state.kind === "ready" && void this.load(), undefined, this.disposables);
     this.disposables.push(watcher);
   }
 
@@ -53,13 +57,13 @@ export class ModelDocument implements vscode.CustomDocument {
     const gen = ++this.generation;
     this.cts?.cancel();
     const cts = (this.cts = new vscode.CancellationTokenSource());
+    this.release();
     this.setState({ kind: "loading" });
     const name = path.basename(this.uri.fsPath);
     try {
-      const report = await this.log.operation(`Open ${name}`, () =>
-        this.engine.run("inspect", { file: this.uri.fsPath }, { token: cts.token }),
-      );
-      if (gen === this.generation) this.setState({ kind: "ready", report });
+      const { report, session } = await this.log.operation(`Open ${name}`, () => this.engine.run("openModel", { file: this.uri.fsPath }, { token: cts.token }));
+      if (gen === this.generation) this.setState({ kind: "ready", report, session });
+      else void this.engine.run("closeModel", { session }).catch(() => undefined);
     } catch (e) {
       if (gen !== this.generation) return this._state;
       this.setState({ kind: "error", error: toErrorInfo(e) });
@@ -70,6 +74,10 @@ export class ModelDocument implements vscode.CustomDocument {
     return this._state;
   }
 
+  private release(): void {
+    if (this._state.kind === "ready") void this.engine.run("closeModel", { session: this._state.session }).catch(() => undefined);
+  }
+
   private setState(s: ModelState): void {
     this._state = s;
     this.changed.fire(s);
@@ -77,6 +85,7 @@ export class ModelDocument implements vscode.CustomDocument {
 
   dispose(): void {
     this.cts?.cancel();
+    this.release();
     for (const d of this.disposables) d.dispose();
   }
 }
@@ -84,6 +93,17 @@ export class ModelDocument implements vscode.CustomDocument {
 export interface ModelView {
   readonly document: ModelDocument;
   readonly panel: vscode.WebviewPanel;
+  /** The explorer of the current page has painted (it handles host events from then on). */
+  painted: boolean;
+  /** A reveal asked for before the explorer painted; sent when it has. */
+  pendingReveal?: HostEvent;
+}
+
+/** What the graph explorer reported (tests wait on "painted"). */
+export interface ExplorerEvent {
+  readonly view: ModelView;
+  readonly type: string;
+  readonly detail: Record<string, unknown>;
 }
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument>, vscode.Disposable {
@@ -95,6 +115,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   private readonly rendered = new vscode.EventEmitter<{ view: ModelView; state: ModelState }>();
   /** Fires after a panel's HTML was replaced (tests wait on it). */
   readonly onDidRender = this.rendered.event;
+  private readonly explorerEvents = new vscode.EventEmitter<ExplorerEvent>();
+  readonly onDidExplorerEvent = this.explorerEvents.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -118,10 +140,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   }
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
-    const view: ModelView = { document, panel };
+    const view: ModelView = { document, panel, painted: false };
     this.views.add(view);
     panel.webview.options = webviewOptions(this.extensionUri, vscode.Uri.file(path.dirname(document.uri.fsPath)));
     const render = (state: ModelState) => {
+      view.painted = false;
       panel.webview.html = this.html(panel.webview, document, state);
       this.rendered.fire({ view, state });
       if (this._active === view) this.activeChanged.fire(view);
@@ -132,6 +155,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         if (panel.active) this.setActive(view);
         else if (this._active === view && !panel.visible) this.setActive(undefined);
       }),
+      panel.webview.onDidReceiveMessage((m: ToHost) => void this.onMessage(view, m)),
     ];
     panel.onDidDispose(() => {
       for (const s of subs) s.dispose();
@@ -140,6 +164,45 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     });
     render(document.state);
     if (panel.active) this.setActive(view);
+  }
+
+  /** Requests go to the model's explorer session in the worker; events are logged and re-emitted. */
+  private async onMessage(view: ModelView, m: ToHost): Promise<void> {
+    if (!m || typeof m !== "object") return;
+    if (m.kind === "request") {
+      const state = view.document.state;
+      if (state.kind !== "ready") {
+        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: "the model is not loaded" });
+        return;
+      }
+      try {
+        const response = await this.engine.run("explorerRequest", { session: state.session, request: m });
+        void view.panel.webview.postMessage(response);
+      } catch (e) {
+        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: toErrorInfo(e).message });
+      }
+    } else if (m.kind === "event") {
+      const { type, ...detail } = m.event;
+      if (type === "error") this.log.error(`graph explorer: ${(detail as { message?: string }).message}`);
+      else if (type === "selected") this.log.info(`graph explorer: selected ${JSON.stringify(detail)}`);
+      else if (type === "painted") {
+        view.painted = true;
+        if (view.pendingReveal) void view.panel.webview.postMessage({ kind: "event", event: view.pendingReveal });
+        view.pendingReveal = undefined;
+      }
+      if (type === "painted") this.log.info(`graph explorer: first paint of ${path.basename(view.document.uri.fsPath)} at ${(detail as { ms?: number }).ms} ms`);
+      this.explorerEvents.fire({ view, type, detail });
+    }
+  }
+
+  /** Reveals a module, node or tensor in every viewer of `uri` (once its explorer has painted). */
+  reveal(uri: vscode.Uri, target: { module?: string; name?: string; tensor?: string }): void {
+    const event: HostEvent = { type: "reveal", ...target };
+    for (const v of this.views) {
+      if (v.document.uri.fsPath !== uri.fsPath) continue;
+      if (v.painted) void v.panel.webview.postMessage({ kind: "event", event });
+      else v.pendingReveal = event;
+    }
   }
 
   /** The viewer of `uri` once it shows a final state (ready or error), waiting up to `ms`. */
@@ -175,23 +238,28 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
   private html(webview: vscode.Webview, doc: ModelDocument, state: ModelState): string {
     const file = doc.uri.fsPath;
-    let body: string;
-    if (state.kind === "loading") body = loadingHtml(file);
-    else if (state.kind === "error") body = errorHtml(file, state.error);
-    else
-      body = `${summaryHeaderHtml(state.report)}
-<main id="explorer" class="explorer-placeholder" aria-label="Graph explorer"><p>The graph explorer is not part of this build yet.</p></main>`;
+    const media = (f: string) => vscode.Uri.joinPath(this.extensionUri, "media", f);
+    const bundle = (f: string) => vscode.Uri.joinPath(this.extensionUri, "dist", "webviews", f);
+    if (state.kind !== "ready") {
+      const body = state.kind === "loading" ? loadingHtml(file) : errorHtml(file, state.error);
+      return renderPage({ webview, nonce: makeNonce(), title: path.basename(file), styles: [media("modelViewer.css")], body });
+    }
+    // The explorer looks for the codicon stylesheet by this id (@vscode-elements).
     return renderPage({
       webview,
       nonce: makeNonce(),
       title: path.basename(file),
-      styles: [vscode.Uri.joinPath(this.extensionUri, "media", "modelViewer.css")],
-      body,
+      styles: [bundle("codicon.css"), bundle("explorer.css"), media("modelViewer.css")],
+      styleIds: { 0: "vscode-codicon-stylesheet" },
+      scripts: [bundle("explorer.js")],
+      bodyClass: "model-viewer",
+      body: `${summaryHeaderHtml(state.report)}\n<div id="app" aria-label="Graph explorer"></div>`,
     });
   }
 
   dispose(): void {
     this.activeChanged.dispose();
     this.rendered.dispose();
+    this.explorerEvents.dispose();
   }
 }

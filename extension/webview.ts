@@ -22,7 +22,7 @@ export function contentSecurityPolicy(webview: vscode.Webview, nonce: string): s
     "default-src 'none'",
     `img-src ${webview.cspSource} data: blob:`,
     `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource} data:`,
     `script-src 'nonce-${nonce}'`,
     // Layout workers are started from Blob URLs by the explorer.
     "worker-src blob:",
@@ -39,10 +39,15 @@ export interface PageParts {
   readonly scripts?: readonly vscode.Uri[];
   /** Trusted HTML built with escapeHtml for every dynamic value. */
   readonly body: string;
+  /** Element ids for some stylesheets, by index in `styles`. */
+  readonly styleIds?: Record<number, string>;
+  readonly bodyClass?: string;
 }
 
 export function renderPage(p: PageParts): string {
-  const styles = (p.styles ?? []).map((u) => `<link rel="stylesheet" nonce="${p.nonce}" href="${p.webview.asWebviewUri(u)}">`).join("\n");
+  const styles = (p.styles ?? [])
+    .map((u, i) => `<link${p.styleIds?.[i] ? ` id="${p.styleIds[i]}"` : ""} rel="stylesheet" nonce="${p.nonce}" href="${p.webview.asWebviewUri(u)}">`)
+    .join("\n");
   const scripts = (p.scripts ?? []).map((u) => `<script nonce="${p.nonce}" src="${p.webview.asWebviewUri(u)}"></script>`).join("\n");
   return `<!DOCTYPE html>
 <html lang="en">
@@ -53,7 +58,7 @@ export function renderPage(p: PageParts): string {
 <title>${escapeHtml(p.title)}</title>
 ${styles}
 </head>
-<body>
+<body${p.bodyClass ? ` class="${p.bodyClass}"` : ""}>
 ${p.body}
 ${scripts}
 </body>

@@ -5,7 +5,8 @@
 //   dist/test/integration.cjs the integration suite (exports run()), for real VS Code
 //   dist/webviews/*.js        webview scripts (browser IIFE)
 // onnxruntime-node stays external (native binaries): node_modules in development, shipped in the .vsix
-// by scripts/package-vsix.mjs. Flags: --production (minify, no sourcemaps), --watch.
+// by scripts/package-vsix.mjs. Flags: --production (minify, no sourcemaps), --watch, --dev-webviews
+// (unminified explorer bundle with sourcemaps).
 import * as esbuild from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
@@ -51,12 +52,17 @@ builds.push({
 });
 
 const start = performance.now();
+// The graph explorer's bundles (explorer.js/.css, codicons) come from its own script.
+const { spawnSync } = await import("node:child_process");
+// Minified even in development builds: the dev bundle (inline sourcemap, ~10 MB) takes seconds to parse.
+const wv = spawnSync(process.execPath, [path.join(root, "scripts/build-webviews.mjs"), ...(process.argv.includes("--dev-webviews") ? ["--dev"] : [])], { stdio: "inherit" });
+if (wv.status !== 0) process.exit(wv.status ?? 1);
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
   console.log("esbuild: watching");
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  const sizes = ["extension.cjs", "worker.cjs", "test/integration.cjs"]
+  const sizes = ["extension.cjs", "worker.cjs", "test/integration.cjs", "webviews/explorer.js", "webviews/report.js"]
     .map((f) => `${f} ${(fs.statSync(path.join(root, "dist", f)).size / 1024).toFixed(0)} KiB`)
     .join(", ");
   console.log(`build: ${sizes} in ${(performance.now() - start).toFixed(0)} ms${production ? " (production)" : ""}`);

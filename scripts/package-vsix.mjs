@@ -21,6 +21,8 @@ const run = (cmd, argv) => {
 const copy = (from, to) => fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith(".map") && !src.endsWith(".d.ts") });
 
 run(process.execPath, ["scripts/build.mjs", "--production"]);
+// Sourcemaps of earlier development builds have no place in the package.
+for (const f of fs.readdirSync(path.join(root, "dist"), { recursive: true })) if (String(f).endsWith(".map")) fs.rmSync(path.join(root, "dist", String(f)));
 const version = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version;
 const staged = path.join(root, "dist", "node_modules");
 const nm = path.join(root, "node_modules");

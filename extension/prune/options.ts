@@ -83,6 +83,6 @@ export function cliEquivalent(model: string, o: PruneOptions): string {
   args.push("--scope", o.scope);
   if (o.roundTo > 1) args.push("--round-to", String(o.roundTo));
   for (const p of o.protect) args.push("--protect", p);
-  args.push("--out", out.pruned, "--plan", out.plan);
+  args.push("--out", out.pruned, "--save-plan", out.plan);
   return args.map(quote).join(" ");
 }

@@ -15,9 +15,10 @@ export function ablationTitle(r: AblationReport): string {
 }
 
 function curves(points: readonly { L: number; accuracy: number; faithfulness: number }[]): Series[] {
+  // Accuracy first and dashed, so faithfulness stays visible where the two coincide (baseline 100%).
   return [
-    { name: "faithfulness", cls: "series-0", points: points.map((p) => ({ x: p.L, y: p.faithfulness })) },
     { name: "accuracy", cls: "series-1", points: points.map((p) => ({ x: p.L, y: p.accuracy })) },
+    { name: "faithfulness", cls: "series-0", points: points.map((p) => ({ x: p.L, y: p.faithfulness })) },
   ];
 }
 

@@ -103,8 +103,8 @@ export interface HeatmapOptions {
 export function heatmapSvg(values: readonly (readonly number[])[], o: HeatmapOptions): string {
   const cell = Math.max(14, Math.min(36, Math.floor(520 / Math.max(1, o.cols.length))));
   const m = { l: 60, t: 34, r: 90, b: 70 };
-  // Wide enough for the title (about 7.5 px per character at 13 px).
-  const W = Math.max(m.l + cell * o.cols.length + m.r, Math.ceil(o.title.length * 7.5) + m.l), H = m.t + cell * o.rows.length + m.b;
+  // Wide enough for the title (about 8.5 px per character of bold 13 px text).
+  const W = Math.max(m.l + cell * o.cols.length + m.r, Math.ceil(o.title.length * 8.5) + m.l), H = m.t + cell * o.rows.length + m.b;
   const parts: string[] = [`<text class="chart-title" x="${m.l}" y="18">${h(o.title)}</text>`];
   values.forEach((row, r) =>
     row.forEach((v, c) => {
@@ -135,4 +135,21 @@ export function toCsv(header: readonly string[], rows: readonly (readonly (strin
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return [header, ...rows].map((r) => r.map(q).join(",")).join("\r\n") + "\r\n";
+}
+
+/** Horizontal bars: each measure after pruning as a share of before (100% = unchanged). */
+export function ratioBarsSvg(title: string, bars: readonly { readonly label: string; readonly before: number; readonly after: number; readonly detail: string }[]): string {
+  const W = 560, row = 30, m = { l: 120, r: 170, t: 34, b: 24 };
+  const H = m.t + row * bars.length + m.b;
+  const X = (f: number) => m.l + Math.max(0, Math.min(1.2, f)) * ((W - m.l - m.r) / 1.2);
+  const parts = [`<text class="chart-title" x="${m.l}" y="18">${h(title)}</text>`];
+  parts.push(`<line class="ref" x1="${X(1)}" x2="${X(1)}" y1="${m.t - 6}" y2="${H - m.b + 4}"/><text class="ref-label" x="${X(1)}" y="${H - 6}" text-anchor="middle">100% = before</text>`);
+  bars.forEach((b, i) => {
+    const f = b.before > 0 ? b.after / b.before : 1;
+    const y = m.t + i * row;
+    parts.push(`<text class="tick" x="${m.l - 8}" y="${y + 15}" text-anchor="end">${h(b.label)}</text>`);
+    parts.push(`<rect class="bar series-0" x="${m.l}" y="${y + 3}" width="${(X(f) - m.l).toFixed(1)}" height="${row - 10}" data-label="${h(b.label)}" data-ratio="${f}"><title>${h(`${b.label}: ${b.detail}`)}</title></rect>`);
+    parts.push(`<text class="legend" x="${X(f) + 6}" y="${y + 15}">${h(`${(f * 100).toFixed(1)}% · ${b.detail}`)}</text>`);
+  });
+  return `<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${h(title)}">${parts.join("")}</svg>`;
 }

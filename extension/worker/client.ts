@@ -76,6 +76,9 @@ class WorkerHandle {
 
 export class EngineWorker implements vscode.Disposable {
   private shared: WorkerHandle | undefined;
+  private readonly restarted = new vscode.EventEmitter<void>();
+  /** Fires when the shared worker stopped (terminated after a stuck job, or crashed): state kept there is gone. */
+  readonly onDidLoseState = this.restarted.event;
   private readonly dedicated = new Set<WorkerHandle>();
   private nextId = 1;
   private disposed = false;
@@ -126,7 +129,10 @@ export class EngineWorker implements vscode.Disposable {
 
   private spawn(dedicated: boolean): WorkerHandle {
     const h = new WorkerHandle(this.script, this.log, (gone) => {
-      if (this.shared === gone) this.shared = undefined;
+      if (this.shared === gone) {
+        this.shared = undefined;
+        if (!this.disposed) this.restarted.fire();
+      }
       this.dedicated.delete(gone);
     });
     if (dedicated) this.dedicated.add(h);
@@ -135,6 +141,7 @@ export class EngineWorker implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.restarted.dispose();
     void this.shared?.worker.terminate();
     for (const h of this.dedicated) void h.worker.terminate();
     this.shared = undefined;

@@ -8,6 +8,8 @@ import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
+import { closeModel, explorerRequest, openModel } from "./modelSessions.ts";
+import { runPrune } from "./pruneJob.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -54,6 +56,10 @@ export const handlers: Handlers = {
   },
 
   ablation: runAblation,
+  prune: runPrune,
+  openModel,
+  explorerRequest,
+  closeModel,
 
   async ablationTasks() {
     return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));

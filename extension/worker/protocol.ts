@@ -3,18 +3,28 @@
  * `cancel`; the worker answers with `progress`, `log`, then exactly one `result` or `error` per job.
  * Jobs are named and typed in `Jobs`: add a job by adding an entry here and a handler in jobs.ts.
  */
+import type { HostRequest, HostResponse } from "../../analyzers/explorer/host.ts";
 import type { InspectReport } from "../../analyzers/report/inspect.ts";
 import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
+import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
+import type { PruneParams } from "./pruneJob.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
   inspect: { params: { file: string }; result: InspectReport };
+  /** Open a model for a viewer: its report, and an explorer session kept in the worker until closeModel. */
+  openModel: { params: { file: string }; result: { session: number; report: InspectReport } };
+  /** One request of the graph explorer webview, answered by the model's explorer session. */
+  explorerRequest: { params: { session: number; request: HostRequest }; result: HostResponse };
+  closeModel: { params: { session: number }; result: void };
   /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
   latency: {
     params: { file: string; threads: number; repeats: number; warmup: number };
     result: { medianMs: number; runs: number; outputs: { name: string; dims: number[] }[] };
   };
+  /** Prune a model (or apply a plan), write it and its plan, verify it; the engine's prune report. */
+  prune: { params: PruneParams; result: PruneJobReport };
   /** The built-in ablation tasks (name and prompt template). */
   ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
   /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */

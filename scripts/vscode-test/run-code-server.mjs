@@ -133,7 +133,7 @@ try {
     {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, SCALPEL_DRIVER_DIR: driverDir, SCALPEL_ARTIFACTS_DIR: artifactsDir, SCALPEL_TEST_GREP: option("--grep") ?? "", VSCODE_PROXY_URI: "" },
+      env: { ...process.env, SCALPEL_DRIVER_DIR: driverDir, SCALPEL_LOG_CONSOLE: "1", SCALPEL_ARTIFACTS_DIR: artifactsDir, SCALPEL_TEST_GREP: option("--grep") ?? "", VSCODE_PROXY_URI: "" },
     },
   );
   const ready = new Promise((resolve, reject) => {

@@ -79,6 +79,9 @@ describe("CodeLens in PyTorch sources", () => {
     assert.equal(selected.row.module, `${blocks[0]}.conv1`);
     if (driver.available) {
       await driver.texts(".sidebar .monaco-list-row.selected", "workbench", { contains: "conv1" });
+      // …and in the graph explorer, which expands blocks and blocks.0 to show it selected.
+      const sel = await driver.texts("svg.canvas g.selected", "webview", { contains: "conv1" });
+      assert.equal(sel.length, 1, `selected in the graph: ${JSON.stringify(sel)}`);
       await driver.screenshot("codelens-python-source");
     }
   });

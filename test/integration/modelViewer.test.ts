@@ -33,6 +33,7 @@ describe("model viewer (custom editor for *.onnx)", function () {
   it("opens a .onnx file in the model viewer with a summary header", async () => {
     const file = fixture("tiny_cnn.onnx");
     const facts = JSON.parse(fs.readFileSync(fixture("tiny_cnn.json"), "utf8"));
+    const painted = waitFor(api.editors.onDidExplorerEvent, (e) => e.type === "painted" && e.view.document.uri.fsPath === file, 60_000, "the graph explorer's first paint");
     const state = await openModel(api, file);
 
     const tab = activeCustomTab();
@@ -60,8 +61,14 @@ describe("model viewer (custom editor for *.onnx)", function () {
     assert.deepEqual(mods.map((m) => (m.kind === "module" ? m.row.module : "")).sort(), top.sort());
     for (const m of mods) if (m.kind === "module") assert.equal(m.row.params, facts.modules[m.row.module].state, `params of ${m.row.module}`);
 
+    // The graph explorer in the same panel asked the engine worker for the model and drew it.
+    await painted;
+
     if (driver.available) {
-      // What the user sees: the header rendered in the webview.
+      // What the user sees: the graph's top level (the torch modules) and the header, in the webview.
+      const items = await driver.texts('svg.canvas g[data-kind]', "webview", { contains: "blocks" });
+      const top = Object.keys(facts.modules).filter((m) => !m.includes("."));
+      for (const m of top) assert.ok(items.some((t) => t.includes(m)), `the graph shows ${m}: ${JSON.stringify(items)}`);
       const titles = await driver.texts("#summary h1", "webview", { contains: "tiny_cnn.onnx" });
       assert.deepEqual(titles, ["tiny_cnn.onnx"]);
       const params = await driver.texts('[data-metric="params"] .value', "webview");

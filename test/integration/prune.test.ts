@@ -4,10 +4,12 @@ import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 import type { PruneRequest } from "../../extension/commands.ts";
+import { analyzeModel } from "../../analyzers/analysis.ts";
+import type { Plan } from "../../analyzers/pruning/types.ts";
 import type { ScalpelApi } from "../../extension/extension.ts";
 import { isCancelled } from "../../extension/log.ts";
 import { driver } from "./driver.ts";
-import { resetWorkbench, fixture, scalpel, sleep, workspaceDir } from "./helpers.ts";
+import { resetWorkbench, fixture, scalpel, sleep, waitFor, workspaceDir } from "./helpers.ts";
 
 const sha = (f: string) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 const QUICK = ".quick-input-widget";
@@ -32,7 +34,7 @@ describe("Prune Model", () => {
     for (const f of outputs) fs.rmSync(f, { force: true });
   });
 
-  it("collects the options in a wizard with Back, and names the outputs beside the model", async function () {
+  it("collects the options in a wizard with Back, prunes, and opens the before/after report", async function () {
     if (!driver.available) this.skip(); // drives the quick input through the workbench DOM
     await vscode.commands.executeCommand("vscode.open", vscode.Uri.file(model));
     await api.editors.whenSettled(vscode.Uri.file(model));
@@ -45,25 +47,45 @@ describe("Prune Model", () => {
     await driver.texts(`${QUICK} .quick-input-message`, "workbench", { contains: "percentage" });
     await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
     await pickRow("(2/5)", "Synthetic inputs");
+    // Back twice more, to the criterion: L2 instead of OBSPA (the Hessian step disappears).
+    await driver.texts(`${QUICK} .quick-input-message`, "workbench", { contains: "percentage" });
+    await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
+    await driver.texts(`${QUICK} .quick-input-title`, "workbench", { contains: "(2/5)" });
+    await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
+    await pickRow("(1/5)", "L2 norm");
     await driver.texts(`${QUICK} .quick-input-message`, "workbench", { contains: "percentage" });
     await driver.press("Control+A");
     await driver.type("50%");
     await driver.press("Enter");
-    await pickRow("(4/5)", "MACs");
+    await pickRow("(3/4)", "MACs");
     await driver.texts(`${QUICK} .monaco-list-row`, "workbench", { contains: "blocks" });
     await driver.click(`${QUICK} .monaco-list-row`, "workbench", { contains: "fc" });
     await driver.screenshot("prune-wizard");
     await driver.press("Enter");
 
+    const opened = waitFor(api.reports.onDidOpen, () => true, 120_000, "the prune report");
     const req = await run;
-    assert.ok(req, "the wizard completed");
-    assert.deepEqual(
-      { ...req.options },
-      { criterion: "obspa", hessian: "synthetic", calibrationFolder: undefined, ratio: 0.5, target: "macs", scope: "local", roundTo: 1, protect: ["fc"] },
-    );
+    assert.ok(req?.report, "the wizard completed and the prune ran");
+    assert.deepEqual({ ...req.options }, { criterion: "l2", hessian: undefined, calibrationFolder: undefined, ratio: 0.5, target: "macs", scope: "local", roundTo: 1, protect: ["fc"] });
     assert.deepEqual([req.outputs.pruned, req.outputs.plan], outputs);
-    assert.match(req.cli, /^scalpel prune \S+tiny_cnn\.onnx --ratio 0\.5 --target macs --criterion obspa --hessian synthetic --scope local --protect fc /);
+    assert.match(req.cli, /^scalpel prune \S+tiny_cnn\.onnx --ratio 0\.5 --target macs --criterion l2 --scope local --protect fc /);
     assert.equal(sha(model), before, "the original is untouched");
+    // Half the MACs went, and the engine's own analysis of the written file agrees with the report.
+    const v = req.report.verify;
+    assert.ok(v.ok, v.problems.join("; "));
+    assert.ok(v.macs.after <= v.macs.before * 0.55 && v.macs.after >= v.macs.before * 0.3, `MACs ${v.macs.before} → ${v.macs.after}`);
+    const written = await analyzeModel(outputs[0]!);
+    assert.equal(written.metrics.params, v.params.after);
+    assert.equal(written.metrics.macs, v.macs.after);
+    const plan = JSON.parse(fs.readFileSync(outputs[1]!, "utf8")) as Plan;
+    assert.equal(plan.criterion, "l2");
+    assert.ok(!plan.groups.some((g) => g.prune.length && g.key.startsWith("fc")), "the protected classifier keeps its inputs");
+    const panel = await opened;
+    if (driver.available) {
+      await driver.texts("#verdict", "webview", { contains: "Verified" });
+      await driver.screenshot("prune-report");
+    }
+    assert.equal(panel.content.json, req.report);
   });
 
   it("asks before replacing existing outputs, and keeps them when told not to", async function () {
@@ -87,6 +109,19 @@ describe("Prune Model", () => {
     assert.equal(sha(outputs[0]!), kept);
     const replaced = await vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.pruneModel", vscode.Uri.file(model), { ratio: 0.3, replace: "always" });
     assert.equal(replaced?.options.ratio, 0.3);
+    assert.notEqual(sha(outputs[0]!), kept, "replaced by the pruned model");
+    assert.ok(replaced?.report?.verify.ok);
+  });
+
+  it("Apply Plan re-applies a saved plan to the same bytes", async () => {
+    const first = await vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.pruneModel", vscode.Uri.file(model), { criterion: "l1", ratio: 0.25, replace: "always" });
+    assert.ok(first?.report?.verify.ok);
+    const bytes = sha(outputs[0]!);
+    fs.rmSync(outputs[0]!);
+    const again = await vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.applyPlan", vscode.Uri.file(outputs[1]!));
+    assert.ok(again?.report?.verify.ok);
+    assert.equal(again.report.plan.criterion, "l1");
+    assert.equal(sha(outputs[0]!), bytes);
   });
 
   it("shows real percentages in a progress notification whose Cancel stops the job", async function () {

@@ -35,7 +35,7 @@ describe("prune options (wizard ↔ CLI)", () => {
     const o: PruneOptions = { criterion: "obspa", hessian: "calibration", calibrationFolder: "/data/calib", ratio: 0.5, target: "macs", scope: "global", roundTo: 8, protect: ["fc", "layer4.1"] };
     assert.equal(
       cliEquivalent(model, o),
-      "scalpel prune '/data/my models/resnet18.onnx' --ratio 0.5 --target macs --criterion obspa --hessian calibration --calib /data/calib --scope global --round-to 8 --protect fc --protect layer4.1 --out '/data/my models/resnet18.pruned.onnx' --plan '/data/my models/resnet18.prune.json'",
+      "scalpel prune '/data/my models/resnet18.onnx' --ratio 0.5 --target macs --criterion obspa --hessian calibration --calib /data/calib --scope global --round-to 8 --protect fc --protect layer4.1 --out '/data/my models/resnet18.pruned.onnx' --save-plan '/data/my models/resnet18.prune.json'",
     );
     assert.doesNotMatch(cliEquivalent(model, { ...o, criterion: "l2", hessian: undefined, roundTo: 1, protect: [] }), /--hessian|--round-to|--protect/);
   });
