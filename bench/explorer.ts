@@ -117,7 +117,13 @@ async function rendererMemory(browser: Browser): Promise<{ rssMB: number[]; pssM
   return { rssMB: rss.sort((a, b) => b - a), pssMB: pss.sort((a, b) => b - a) };
 }
 
-async function firstPaint(browser: Browser, url: string): Promise<{ paint: number; elk: number; quick: boolean; jsHeapMB: number }> {
+/** Main-thread busy time so far (CDP TaskDuration): less sensitive to other processes than wall time. */
+async function busyMs(cdp: import("playwright-core").CDPSession): Promise<number> {
+  const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
+  return metrics.find((m) => m.name === "TaskDuration")!.value * 1000;
+}
+
+async function firstPaint(browser: Browser, url: string): Promise<{ paint: number; elk: number; quick: boolean; jsHeapMB: number; busy: number }> {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: "dark" });
   const page = await ctx.newPage();
   await page.goto(url);
@@ -130,13 +136,14 @@ async function firstPaint(browser: Browser, url: string): Promise<{ paint: numbe
   await cdp.send("Performance.enable");
   const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
   const heap = metrics.find((m) => m.name === "JSHeapUsedSize")!.value / 2 ** 20;
+  const busy = metrics.find((m) => m.name === "TaskDuration")!.value * 1000;
   await ctx.close();
-  return { paint, elk, quick, jsHeapMB: heap };
+  return { paint, elk, quick, jsHeapMB: heap, busy };
 }
 
-async function expansion(browser: Browser, url: string, s: ExplorerSession): Promise<{ label: string; items: number; nodes: number; cold: number[]; coldElk: number[]; quick: number; warm: number[] }> {
+async function expansion(browser: Browser, url: string, s: ExplorerSession): Promise<{ label: string; items: number; nodes: number; cold: number[]; coldElk: number[]; quick: number; warm: number[]; coldBusy: number[]; warmBusy: number[] }> {
   const { view, chain } = expansionTarget(s);
-  const cold: number[] = [], coldElk: number[] = [], warm: number[] = [];
+  const cold: number[] = [], coldElk: number[] = [], warm: number[] = [], coldBusy: number[] = [], warmBusy: number[] = [];
   let quick = 0;
   for (let r = 0; r < RUNS; r++) {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -147,21 +154,25 @@ async function expansion(browser: Browser, url: string, s: ExplorerSession): Pro
     await idle(page);
     await page.evaluate((id) => (window as unknown as W).__scalpel.app.fitTo!(id), chain[chain.length - 1] ?? view.id);
     await idle(page);
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const b0 = await busyMs(cdp);
     const t = await page.evaluate(async (id) => {
       const app = (window as unknown as W).__scalpel.app;
       const t0 = performance.now();
       await app.toggle!(id);
-      const shown = performance.now() - t0;
-      const elk = (await (app.elkLayoutOf!(id) as Promise<{ at: number }>)).at - t0;
-      return { shown, elk: Math.max(shown, elk), quick: app.timings.expand[app.timings.expand.length - 1]!.quick };
+      return { t0, shown: performance.now() - t0, quick: app.timings.expand[app.timings.expand.length - 1]!.quick };
     }, view.id);
+    coldBusy.push((await busyMs(cdp)) - b0);
+    const elkAt = await page.evaluate(async (id) => ((await (window as unknown as W).__scalpel.app.elkLayoutOf!(id)) as { at: number }).at, view.id);
     cold.push(t.shown);
-    coldElk.push(t.elk);
+    coldElk.push(Math.max(t.shown, elkAt - t.t0));
     if (t.quick) quick++;
     await idle(page);
     // Warm: collapse and expand again (layout cached, as after prefetch).
     await page.evaluate((id) => (window as unknown as W).__scalpel.app.toggle!(id), view.id);
     await idle(page);
+    const w0 = await busyMs(cdp);
     warm.push(
       await page.evaluate(async (id) => {
         const t0 = performance.now();
@@ -169,9 +180,10 @@ async function expansion(browser: Browser, url: string, s: ExplorerSession): Pro
         return performance.now() - t0;
       }, view.id),
     );
+    warmBusy.push((await busyMs(cdp)) - w0);
     await ctx.close();
   }
-  return { label: [...view.path.map((p) => p.label), view.label].slice(1).join(" › "), items: view.items.length, nodes: view.summary.nodes, cold, coldElk, quick, warm };
+  return { label: [...view.path.map((p) => p.label), view.label].slice(1).join(" › "), items: view.items.length, nodes: view.summary.nodes, cold, coldElk, quick, warm, coldBusy, warmBusy };
 }
 
 async function panZoom(browser: Browser, url: string, s: ExplorerSession, expandCount: number): Promise<{ items: number; longTasks: number[]; frames: number }> {
@@ -253,12 +265,17 @@ async function main(): Promise<void> {
       const fp: Awaited<ReturnType<typeof firstPaint>>[] = [];
       for (let r = 0; r < RUNS; r++) fp.push(await firstPaint(browser, server.url));
       const paint = median(fp.map((x) => x.paint));
-      row(`${name}: first paint of the top level (page)`, ms(paint), `≤ ${target} ms`, paint <= target);
+      row(`${name}: first paint of the top level (page)`, `${ms(paint)} (main thread busy ${ms(median(fp.map((x) => x.busy)))})`, `≤ ${target} ms`, paint <= target);
       row(`${name}: ELK layout of the top level in`, `${ms(median(fp.map((x) => x.elk)))} (quick stand-in shown first in ${fp.filter((x) => x.quick).length}/${fp.length} runs)`, "", undefined);
       const ex = await expansion(browser, server.url, p.session);
       const shown = median(ex.cold);
-      row(`${name}: expand '${ex.label}' (${ex.items} items, ${ex.nodes} nodes), cold`, `${ms(shown)} to paint (quick layout in ${ex.quick}/${ex.cold.length}), ${ms(median(ex.coldElk))} until ELK's layout`, "≤ 150 ms", shown <= 150);
-      row(`${name}: same expansion, warm (laid out in idle time)`, ms(median(ex.warm)), "≤ 150 ms", median(ex.warm) <= 150);
+      row(
+        `${name}: expand '${ex.label}' (${ex.items} items, ${ex.nodes} nodes), cold`,
+        `${ms(shown)} to paint (main thread busy ${ms(median(ex.coldBusy))}; quick layout in ${ex.quick}/${ex.cold.length}), ${ms(median(ex.coldElk))} until ELK's layout`,
+        "≤ 150 ms",
+        shown <= 150,
+      );
+      row(`${name}: same expansion, warm (laid out in idle time)`, `${ms(median(ex.warm))} (main thread busy ${ms(median(ex.warmBusy))})`, "≤ 150 ms", median(ex.warm) <= 150);
       const pz = await panZoom(browser, server.url, p.session, name.startsWith("synthetic") ? 12 : 30);
       const maxTask = Math.max(0, ...pz.longTasks);
       row(
