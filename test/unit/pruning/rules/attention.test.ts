@@ -119,3 +119,47 @@ describe("pruning rules: attention (Reshape to heads, MatMul, Softmax, Expand fo
     }
   });
 });
+
+describe("pruning rules: fused attention (com.microsoft)", () => {
+  it("MultiHeadAttention: heads and dims through the op, num_heads rewritten", async () => {
+    const g = new TestGraph();
+    const S = 4, D = 8, H = 2;
+    const x = g.input([1, S, D]);
+    const wq = g.weight([D, D]), wk = g.weight([D, D]), wv = g.weight([D, D]), wo = g.weight([D, D]);
+    const bias = g.weight([3 * D]);
+    const y = g.op("MultiHeadAttention", [g.op("MatMul", [x, wq]), g.op("MatMul", [x, wk]), g.op("MatMul", [x, wv]), bias], { num_heads: H }, "com.microsoft");
+    g.output(g.op("MatMul", [y, wo]));
+    const m = g.model();
+    const a = analyze(m);
+    const heads = groupOf(a.groups, wq, "head");
+    assert.equal(heads.units, 2);
+    assert.deepEqual(unitIndices(heads, bias, 0), [[0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19], [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23]]);
+    const qk = groupOf(a.groups, wq, "head-dim");
+    const vd = groupOf(a.groups, wv, "head-dim");
+    for (const plan of [planOf(a.groups, [[heads, [0]]]), planOf(a.groups, [[qk, [1, 2]], [vd, [0]]])]) {
+      const r = await pruneAndCompare(m, a.groups, plan);
+      assert.ok(r.shapesOk);
+      assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+    }
+    const r = await pruneAndCompare(m, a.groups, planOf(a.groups, [[heads, [1]]]));
+    const node = r.pruned.proto.graph!.node.find((n) => n.opType === "MultiHeadAttention")!;
+    assert.equal(Number(node.attribute.find((t) => t.name === "num_heads")!.i), 1);
+  });
+
+  it("Attention with its packed QKV weights", async () => {
+    const g = new TestGraph();
+    const S = 4, D = 8, H = 2;
+    const x = g.input([1, S, D]);
+    const w = g.weight([D, 3 * D]), b = g.weight([3 * D]), wo = g.weight([D, D]);
+    const y = g.op("Attention", [x, w, b], { num_heads: H }, "com.microsoft");
+    g.output(g.op("MatMul", [y, wo]));
+    const m = g.model();
+    const a = analyze(m);
+    const heads = groupOf(a.groups, w, "head");
+    assert.deepEqual(unitIndices(heads, w, 1)[1], [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23]);
+    assert.deepEqual(unitIndices(heads, wo, 0), [[0, 1, 2, 3], [4, 5, 6, 7]]);
+    const r = await pruneAndCompare(m, a.groups, planOf(a.groups, [[heads, [0]], [groupOf(a.groups, w, "head-dim"), [3]]]));
+    assert.ok(r.shapesOk);
+    assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+  });
+});
