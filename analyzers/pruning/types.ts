@@ -110,10 +110,15 @@ export type RewriteKind =
   | "slice-bounds"
   /** Gather indices into a pruned axis: removed entries dropped, the others renumbered. */
   | "gather-indices"
-  /** An integer attribute counting units: Conv/ConvTranspose `group`, `num_heads`, GroupNorm `num_groups`. */
+  /** An integer attribute counting units: Conv/ConvTranspose `group`, `num_heads`, GroupNorm `num_groups`
+   * (new = old − removed units); or, with `extra.float`, a float attribute set to that value when the axis
+   * loses indices (a fused attention's default scale 1/√head_size, kept at its original value). */
   | "attribute"
   /** A channel shuffle (Reshape→Transpose→Reshape) replaced by a Gather of the kept channels in shuffled order. */
-  | "shuffle";
+  | "shuffle"
+  /** A float value computed from tensor shapes and read by arithmetic (torch's `q * (C // heads) ** -0.5`):
+   * written as its original constant on any prune, so removing channels does not change it. No axes. */
+  | "fold-value";
 
 export interface Rewrite {
   id: number;

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ModelProtoSchema } from "onnx-buf";
-import { analyzeModelStatic, type Analysis } from "../../analyzers/analysis.ts";
+import { analyzeModel, analyzeModelStatic, type Analysis } from "../../analyzers/analysis.ts";
 import { encodeBytes } from "../../analyzers/onnx/encode.ts";
 import type { Model } from "../../analyzers/onnx/model.ts";
 import { toFloat32, type TensorData } from "../../analyzers/onnx/tensor.ts";
@@ -27,6 +27,12 @@ export interface Analyzed extends Analysis {
 
 export function analyze(model: Model): Analyzed {
   const a = analyzeModelStatic(model);
+  return { ...a, groups: findGroups(a.graph, a.shapes, { metrics: a.metrics }) };
+}
+
+/** With the onnxruntime shape fallback (models whose shapes static inference cannot follow: Swin, MaxViT). */
+export async function analyzeFull(model: Model): Promise<Analyzed> {
+  const a = await analyzeModel(model);
   return { ...a, groups: findGroups(a.graph, a.shapes, { metrics: a.metrics }) };
 }
 

@@ -139,7 +139,10 @@ export class TestGraph {
     const proto = create(ModelProtoSchema, {
       irVersion: 8n,
       producerName: "onnx-scalpel-tests",
-      opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(this.opset) })],
+      opsetImport: [
+        create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(this.opset) }),
+        ...[...new Set(this.nodes.map((n) => n.domain).filter((d) => d))].map((domain) => create(OperatorSetIdProtoSchema, { domain, version: 1n })),
+      ],
       graph: create(GraphProtoSchema, { name: "g", node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits }),
     });
     return loadModel(encodeBytes(ModelProtoSchema, proto), { name });

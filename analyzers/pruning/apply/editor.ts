@@ -147,6 +147,13 @@ export class ModelEditor {
     else n.attribute.push(create(AttributeProtoSchema, { name: attr, type: AttributeProto_AttributeType.INT, i: BigInt(value) }));
   }
 
+  setFloatAttr(nodeName: string, attr: string, value: number): void {
+    const n = this.editNode(nodeName);
+    const a = n.attribute.find((x) => x.name === attr);
+    if (a) a.f = value;
+    else n.attribute.push(create(AttributeProtoSchema, { name: attr, type: AttributeProto_AttributeType.FLOAT, f: value }));
+  }
+
   setIntsAttr(nodeName: string, attr: string, values: number[]): void {
     const n = this.editNode(nodeName);
     const a = n.attribute.find((x) => x.name === attr);

@@ -9,7 +9,7 @@ import { AttributeProtoSchema, AttributeProto_AttributeType, NodeProtoSchema } f
 import { attrInt, attrInts } from "../../graph/attrs.ts";
 import { sliceBounds } from "../../graph/shapes/ops/tensor.ts";
 import { DataType } from "../../onnx/dtypes.ts";
-import { toInts, type TensorData } from "../../onnx/tensor.ts";
+import { fromNumbers, toInts, type TensorData } from "../../onnx/tensor.ts";
 import type { GroupAnalysis, Rewrite } from "../types.ts";
 import type { ModelEditor } from "./editor.ts";
 import { countBelow, keptIndices } from "./resolve.ts";
@@ -23,7 +23,7 @@ function intData(dataType: number, dims: number[], values: number[]): TensorData
 
 export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed: Map<number, number[]>, candidates: Set<string>): number {
   const cut = (axis: number) => removed.get(axis) ?? [];
-  const active = analysis.rewrites.filter((r) => r.axes.some((a) => cut(a).length > 0));
+  const active = analysis.rewrites.filter((r) => r.kind === "fold-value" || r.axes.some((a) => cut(a).length > 0));
   // shape entries: grouped by the constant they live in.
   const entries = new Map<string, { node: string; slot: number; edits: [number, number][]; computed?: number[] }>();
   let count = 0;
@@ -47,14 +47,21 @@ export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed:
         gatherIndices(ed, r, cut, candidates);
         break;
       case "attribute": {
-        const n = ed.node(r.node);
-        const cur = attrInt(n, r.attribute!, 1);
-        ed.setIntAttr(r.node, r.attribute!, cur - cut(r.axes[0]!).length);
+        const fixed = (r.extra as { float?: number } | undefined)?.float;
+        if (fixed !== undefined) ed.setFloatAttr(r.node, r.attribute!, fixed);
+        else ed.setIntAttr(r.node, r.attribute!, attrInt(ed.node(r.node), r.attribute!, 1) - cut(r.axes[0]!).length);
         break;
       }
       case "shuffle":
         shuffle(ed, r, analysis, cut, candidates);
         break;
+      case "fold-value": {
+        const x = r.extra as { values: number[]; dims: number[]; dataType: number };
+        const old = ed.node(r.node).input[r.slot!]!;
+        candidates.add(old);
+        ed.setInput(r.node, r.slot!, ed.addInitializer(`${r.node}_${r.slot}_folded`, { dataType: x.dataType, dims: x.dims, data: fromNumbers(x.dataType, x.values) }));
+        break;
+      }
     }
     count++;
   }

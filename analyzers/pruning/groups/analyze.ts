@@ -13,6 +13,9 @@ import { groupRuleFor } from "./registry.ts";
 import { Relations } from "./relations.ts";
 import { recordShuffles } from "./rules/shuffle.ts";
 import { solve } from "./solve.ts";
+import { foldValue, readsShape } from "./fold.ts";
+import { dataTypeInfo } from "../../onnx/dtypes.ts";
+import { weightSource } from "../../graph/metrics.ts";
 
 export interface FindGroupsOptions {
   metrics?: Metrics;
@@ -51,6 +54,7 @@ export function recordRelations(graph: Graph, shapes: ShapeMap, metrics: Metrics
       freezeNodeAxes(graph, shapes, rel, node, reason);
     }
   }
+  recordShapeDerivedValues(graph, shapes, rel);
   for (const name of graph.inputs) {
     const r = shapes.types.get(name)?.shape?.length ?? 0;
     for (let a = 0; a < r; a++) rel.freeze(valueSpace(graph, shapes, rel, name, a), { kind: "graph input", text: `reaches graph input '${name}'` });
@@ -60,4 +64,30 @@ export function recordRelations(graph: Graph, shapes: ShapeMap, metrics: Metrics
     for (let a = 0; a < r; a++) rel.freeze(valueSpace(graph, shapes, rel, name, a), { kind: "graph output", text: `reaches graph output '${name}'` });
   }
   return rel;
+}
+
+/**
+ * Float values computed from tensor shapes and consumed by arithmetic on data (a 1/√d scale read from
+ * x.shape) would silently change when channels go: they are recorded as "fold-value" rewrites, and apply
+ * writes their original value as a constant.
+ */
+function recordShapeDerivedValues(graph: Graph, shapes: ShapeMap, rel: Relations): void {
+  const done = new Set<string>();
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, slot) => {
+      if (!name || done.has(`${node.index}:${slot}`) || weightSource(graph, name)) return;
+      const t = shapes.types.get(name);
+      if (!t || !dataTypeInfo(t.dataType)?.isFloat) return;
+      const p = graph.producer(name);
+      if (!p || p.opType === "Constant") return;
+      if (!readsShape(graph, name)) return;
+      const v = foldValue(graph, shapes, name);
+      if (!v || v.values.length > 64) return;
+      // Only where the chain ends: the consumer's own result is data, not another folded scalar.
+      const out = node.outputs[0];
+      if (out && shapes.types.get(out) && dataTypeInfo(shapes.types.get(out)!.dataType)?.isFloat && foldValue(graph, shapes, out)) return;
+      done.add(`${node.index}:${slot}`);
+      rel.rewrites.push({ kind: "fold-value", node: node.index, slot, spaces: [], current: `${name} = ${JSON.stringify(v.values)}`, extra: { values: v.values, dims: v.dims, dataType: t.dataType } });
+    });
+  }
 }

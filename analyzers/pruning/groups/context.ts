@@ -11,6 +11,7 @@ import type { KnownValue } from "../../graph/shapes/index.ts";
 import type { MemberRole, RewriteKind } from "../types.ts";
 import { Relations, type Reason, type SpaceId } from "./relations.ts";
 import { traceEntry } from "./trace.ts";
+import { attrInt } from "../../graph/attrs.ts";
 import { foldValue } from "./fold.ts";
 
 export class RuleError extends Error {
@@ -258,9 +259,9 @@ export class RuleContext {
     // new constant for this node (computed shapes lose their ties to the tensors they were read from).
     // Every entry of one shape input takes the same route, so their edits land in one tensor.
     const full = this.value(slot);
-    if (this.isWeight(slot) || (full && full.values.every((v) => typeof v === "number"))) {
-      const extra = this.isWeight(slot) ? undefined : { values: full!.values };
-      this.rewrite("shape-entry", [space], current, { slot, entry, target: { node: this.node.index, slot, index: entry }, extra });
+    const values = this.isWeight(slot) ? undefined : full && this.encodeShape(full.values);
+    if (this.isWeight(slot) || values) {
+      this.rewrite("shape-entry", [space], current, { slot, entry, target: { node: this.node.index, slot, index: entry }, extra: values ? { values } : undefined });
       return;
     }
     // Symbolic: find the constant inside the shape computation, or the run-time dim it reads.
@@ -274,6 +275,28 @@ export class RuleContext {
       return;
     }
     this.freeze(space, { kind: "runtime shape", text: `${this.where}: shape entry ${entry} is computed at run time` });
+  }
+
+  /**
+   * A computed shape as a constant this node accepts: numbers as they are; a symbolic entry (batch,
+   * sequence) that equals the input's dim at that place becomes 0 (Reshape: copy) or 1 (Expand: keep).
+   * undefined when some entry cannot be written so.
+   */
+  private encodeShape(vals: readonly Dim[]): number[] | undefined {
+    const x = this.inShape(0);
+    const out: number[] = [];
+    for (let k = 0; k < vals.length; k++) {
+      const v = vals[k];
+      if (typeof v === "number") {
+        out.push(v);
+        continue;
+      }
+      if (v === undefined || !x) return undefined;
+      if (this.op === "Reshape" && attrInt(this.node.proto, "allowzero", 0) === 0 && x[k] === v) out.push(0);
+      else if (this.op === "Expand" && x[x.length - vals.length + k] === v) out.push(1);
+      else return undefined;
+    }
+    return out;
   }
 
   /** Same rank, same dims: index i of every axis of input `i` is index i of output `k`'s axis. */

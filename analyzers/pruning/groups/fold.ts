@@ -7,8 +7,8 @@
 import type { Graph } from "../../graph/graph.ts";
 import { attr, attrInt, attrInts } from "../../graph/attrs.ts";
 import type { ShapeMap } from "../../graph/shapes/infer.ts";
-import { binaryFold, gatherFold, intsOf, MAX_FOLD_ELEMENTS, type KnownValue } from "../../graph/shapes/values.ts";
-import { readTensor, toInts } from "../../onnx/tensor.ts";
+import { binaryFold, gatherFold, intsOf, isIntType, MAX_FOLD_ELEMENTS, type KnownValue } from "../../graph/shapes/values.ts";
+import { readTensor, toFloat64, toInts } from "../../onnx/tensor.ts";
 import { weightSource } from "../../graph/metrics.ts";
 import { DataType } from "../../onnx/dtypes.ts";
 
@@ -18,10 +18,19 @@ const ARITH: Record<string, (x: number, y: number) => number> = {
   Add: (x, y) => x + y,
   Sub: (x, y) => x - y,
   Mul: (x, y) => x * y,
-  Div: (x, y) => (y === 0 ? NaN : Math.trunc(x / y)),
+  Div: (x, y) => (y === 0 ? NaN : x / y),
   Mod: (x, y) => (y === 0 ? NaN : ((x % y) + y) % y),
+  Pow: (x, y) => x ** y,
   Max: Math.max,
   Min: Math.min,
+};
+const UNARY: Record<string, (x: number) => number> = {
+  Sqrt: Math.sqrt,
+  Reciprocal: (x) => 1 / x,
+  Neg: (x) => -x,
+  Abs: Math.abs,
+  Floor: Math.floor,
+  Ceil: Math.ceil,
 };
 
 const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -64,7 +73,8 @@ function compute(graph: Graph, shapes: ShapeMap, name: string, cache: Map<string
     const t = graph.weight(src)!;
     const dims = t.dims.map(Number);
     if (count(dims) > MAX_FOLD_ELEMENTS || t.dataType === DataType.STRING) return undefined;
-    return { dataType: t.dataType, dims, values: toInts(readTensor(graph.model, t)) };
+    const td = readTensor(graph.model, t);
+    return { dataType: t.dataType, dims, values: isIntType(t.dataType) ? toInts(td) : Array.from(toFloat64(td)) };
   }
   const n = graph.producer(name);
   if (!n) return undefined;
@@ -84,7 +94,9 @@ function compute(graph: Graph, shapes: ShapeMap, name: string, cache: Map<string
       return get(0);
     case "Cast": {
       const x = get(0);
-      return x && { ...x, dataType: attrInt(n.proto, "to", x.dataType) };
+      if (!x) return undefined;
+      const to = attrInt(n.proto, "to", x.dataType);
+      return { ...x, dataType: to, values: isIntType(to) ? nums(x).map(Math.trunc) : x.values };
     }
     case "Reshape": {
       const x = get(0), s = intsOf(get(1));
@@ -179,15 +191,17 @@ function compute(graph: Graph, shapes: ShapeMap, name: string, cache: Map<string
       if (!x || !i) return undefined;
       return gatherFold(x, i, attrInt(n.proto, "axis", 0));
     }
-    case "Neg": {
-      const x = get(0);
-      return x && { ...x, values: nums(x).map((v) => -v) };
-    }
+  }
+  const u = UNARY[n.opType];
+  if (u) {
+    const x = get(0);
+    return x && { ...x, values: nums(x).map(u) };
   }
   const f = ARITH[n.opType];
   if (f) {
     const a = get(0), b = get(1);
     if (!a || !b) return undefined;
+    // Integer division truncates (binaryFold truncates integer results).
     return binaryFold(a, b, f);
   }
   return undefined;
@@ -210,4 +224,14 @@ function gatherAll(x: KnownValue, pick: number[][]): KnownValue {
     }
   }
   return { dataType: x.dataType, dims, values: out };
+}
+
+/** Whether a value is computed (somewhere up its producers) from a Shape or Size node. */
+export function readsShape(graph: Graph, name: string, depth = 0, seen = new Set<string>()): boolean {
+  if (depth > 32 || seen.has(name)) return false;
+  seen.add(name);
+  const p = graph.producer(name);
+  if (!p) return false;
+  if (p.opType === "Shape" || p.opType === "Size") return true;
+  return p.inputs.some((i) => i && readsShape(graph, i, depth + 1, seen));
 }

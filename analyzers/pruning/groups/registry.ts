@@ -1,5 +1,6 @@
 /** Group rules by operator: the op type for ai.onnx, `domain::op` for other domains. Adding an operator = one rule. */
 import type { GroupRule, RuleTable } from "./rule.ts";
+import { attentionRules } from "./rules/attention.ts";
 import { concatRules } from "./rules/concat.ts";
 import { convRules } from "./rules/conv.ts";
 import { elementwiseRules } from "./rules/elementwise.ts";
@@ -16,7 +17,7 @@ import { transposeRules } from "./rules/transpose.ts";
 
 const tables: RuleTable[] = [
   elementwiseRules, convRules, matmulRules, normRules, reduceRules, poolRules, concatRules, sliceRules,
-  gatherRules, reshapeRules, transposeRules, expandRules, miscRules,
+  gatherRules, reshapeRules, transposeRules, expandRules, miscRules, attentionRules,
 ];
 
 const rules = new Map<string, GroupRule>();

@@ -477,7 +477,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   const rewriteOut: Rewrite[] = [];
   const groupRewrites: Group["rewrites"][] = groupList.map(() => []);
   for (const r of rel.rewrites) {
-    if (!r.spaces.some(touched)) continue;
+    if (!r.spaces.some(touched) && r.kind !== "fold-value") continue;
     const node = graph.nodes[r.node]!;
     const out: Rewrite = { id: rewriteOut.length, kind: r.kind, node: node.name, op: node.opType, axes: r.spaces.map(axisId), current: r.current };
     if (r.slot !== undefined) out.slot = r.slot;

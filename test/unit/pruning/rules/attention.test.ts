@@ -119,3 +119,81 @@ describe("pruning rules: attention (Reshape to heads, MatMul, Softmax, Expand fo
     }
   });
 });
+
+describe("pruning rules: fused attention (com.microsoft)", () => {
+  it("MultiHeadAttention: heads and dims through the op, num_heads rewritten", async () => {
+    const g = new TestGraph();
+    const S = 4, D = 8, H = 2;
+    const x = g.input([1, S, D]);
+    const wq = g.weight([D, D]), wk = g.weight([D, D]), wv = g.weight([D, D]), wo = g.weight([D, D]);
+    const bias = g.weight([3 * D]);
+    const y = g.op("MultiHeadAttention", [g.op("MatMul", [x, wq]), g.op("MatMul", [x, wk]), g.op("MatMul", [x, wv]), bias], { num_heads: H }, "com.microsoft");
+    g.output(g.op("MatMul", [y, wo]));
+    const m = g.model();
+    const a = analyze(m);
+    const heads = groupOf(a.groups, wq, "head");
+    assert.equal(heads.units, 2);
+    assert.deepEqual(unitIndices(heads, bias, 0), [[0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19], [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23]]);
+    const qk = groupOf(a.groups, wq, "head-dim");
+    const vd = groupOf(a.groups, wv, "head-dim");
+    for (const plan of [planOf(a.groups, [[heads, [0]]]), planOf(a.groups, [[qk, [1, 2]], [vd, [0]]])]) {
+      const r = await pruneAndCompare(m, a.groups, plan);
+      assert.ok(r.shapesOk);
+      assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+    }
+    const r = await pruneAndCompare(m, a.groups, planOf(a.groups, [[heads, [1]]]));
+    const node = r.pruned.proto.graph!.node.find((n) => n.opType === "MultiHeadAttention")!;
+    assert.equal(Number(node.attribute.find((t) => t.name === "num_heads")!.i), 1);
+  });
+
+  it("Attention with its packed QKV weights", async () => {
+    const g = new TestGraph();
+    const S = 4, D = 8, H = 2;
+    const x = g.input([1, S, D]);
+    const w = g.weight([D, 3 * D]), b = g.weight([3 * D]), wo = g.weight([D, D]);
+    const y = g.op("Attention", [x, w, b], { num_heads: H }, "com.microsoft");
+    g.output(g.op("MatMul", [y, wo]));
+    const m = g.model();
+    const a = analyze(m);
+    const heads = groupOf(a.groups, w, "head");
+    assert.deepEqual(unitIndices(heads, w, 1)[1], [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23]);
+    assert.deepEqual(unitIndices(heads, wo, 0), [[0, 1, 2, 3], [4, 5, 6, 7]]);
+    const r = await pruneAndCompare(m, a.groups, planOf(a.groups, [[heads, [0]], [groupOf(a.groups, w, "head-dim"), [3]]]));
+    assert.ok(r.shapesOk);
+    assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+  });
+});
+
+describe("pruning rules: shapes and scales computed at run time", () => {
+  it("symbolic batch, shapes read from Shape(x), and a 1/√d scale from q's shape: pruned heads and dims stay exact", async () => {
+    const g = new TestGraph();
+    const S = 4, D = 8, H = 2, dh = 4;
+    const x = g.input(["batch", S, D]);
+    const wq = g.weight([D, D]), wk = g.weight([D, D]), wv = g.weight([D, D]), wo = g.weight([D, D]);
+    // [B, S, H, dh] with B and S read from x at run time, H and dh constants (torch's view(B, S, H, -1) style).
+    const dim = (t: string, i: number) => g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [t]), g.ints([i], [])], { axis: 0 }), g.ints([0])]);
+    const split = (t: string) => g.op("Transpose", [g.op("Reshape", [t, g.op("Concat", [dim(x, 0), dim(x, 1), g.ints([H]), g.ints([dh])], { axis: 0 })])], { perm: [0, 2, 1, 3] });
+    const q = split(g.op("MatMul", [x, wq])), k = split(g.op("MatMul", [x, wk])), v = split(g.op("MatMul", [x, wv]));
+    // scale = 1 / sqrt(q.shape[-1]), computed from the graph.
+    const d = g.op("Cast", [g.op("Gather", [g.op("Shape", [q]), g.ints([3], [])], { axis: 0 })], { to: 1 });
+    const scale = g.op("Reciprocal", [g.op("Sqrt", [d])]);
+    const att = g.op("Softmax", [g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], { perm: [0, 1, 3, 2] })]), scale])], { axis: -1 });
+    const o = g.op("Transpose", [g.op("MatMul", [att, v])], { perm: [0, 2, 1, 3] });
+    // Merge back with the residual width read from x at run time (couples nothing once written as a constant).
+    const merged = g.op("Reshape", [o, g.op("Concat", [dim(x, 0), dim(x, 1), dim(x, 2)], { axis: 0 })]);
+    g.output(g.op("MatMul", [merged, wo]));
+    const m = g.model();
+    const a = analyze(m);
+    const heads = groupOf(a.groups, wq, "head");
+    const qk = groupOf(a.groups, wq, "head-dim");
+    assert.ok(a.groups.rewrites.some((r) => r.kind === "fold-value"), "the scale is kept");
+    // The residual width read at run time must not tie the attention's heads to x's channels.
+    assert.ok(!heads.members.some((mm) => mm.tensor === wq && mm.dim === 0), "heads do not reach the residual stream");
+    for (const plan of [planOf(a.groups, [[heads, [1]]]), planOf(a.groups, [[qk, [0, 3]]])]) {
+      const r = await pruneAndCompare(m, a.groups, plan);
+      assert.ok(r.shapesOk);
+      assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+      assert.equal(onnxChecker(r.pruned), undefined);
+    }
+  });
+});
