@@ -48,7 +48,7 @@ export interface ObspaOptions {
   producerWeight?: number;
   /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 576). */
   exactMaxColumns?: number;
-  /** Rows of X per layer (default max(4096, 16·columns)). */
+  /** Rows of X per layer (default max(2048, 8·columns)). */
   maxRows?: (columns: number) => number;
   /** Compensate front to back, recollecting each layer's Hessian from the already-compensated prefix. */
   sequential?: boolean;
