@@ -60,6 +60,7 @@ async function prune(model: Model, analysis: GroupAnalysis, s: Scored, plan: Pla
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+const denseRows = (columns: number) => Math.max(4096, 16 * columns);
 
 async function fashionBench(): Promise<void> {
   const meta = requireFashion();
@@ -77,8 +78,9 @@ async function fashionBench(): Promise<void> {
     { name: "BN |γ|", criterion: "bn" },
     { name: "OBSPA-identity", obspa: { source: "identity" }, dataFree: true },
     { name: "OBSPA-BN-moments", obspa: { source: "bn" }, dataFree: true },
-    { name: "OBSPA-synthetic", obspa: { source: "synthetic", samples: 256 }, dataFree: true },
-    { name: "OBSPA-calibration", obspa: { source: "calibration", feeds: arrayFeeds("1,024 Fashion-MNIST training images", calib, 1024) } },
+    // The small model affords 256 samples and max(4096, 16·columns) rows per layer (library defaults: 64, 8·columns).
+    { name: "OBSPA-synthetic", obspa: { source: "synthetic", samples: 256, maxRows: denseRows }, dataFree: true },
+    { name: "OBSPA-calibration", obspa: { source: "calibration", feeds: arrayFeeds("1,024 Fashion-MNIST training images", calib, 1024), maxRows: denseRows } },
   ];
   const verdicts: string[] = [];
   for (const variant of ["bn", "fold"] as FashionVariant[]) {

@@ -49,7 +49,7 @@ export interface CollectOptions {
   /** Centre the Hessians and keep column means (bias compensation). */
   centred: boolean;
   damping?: DampingOptions;
-  /** Rows of X used per layer, subsampled evenly over batches (default max(4096, 16·columns)). */
+  /** Rows of X used per layer, subsampled evenly over batches (default max(2048, 8·columns)). */
   maxRows?: (columns: number) => number;
   /** Seed of the row subsampling. */
   seed?: number;
@@ -63,7 +63,7 @@ export interface CollectOptions {
 }
 
 export function defaultMaxRows(columns: number): number {
-  return Math.max(4096, 16 * columns);
+  return Math.max(2048, 8 * columns);
 }
 
 /** Throws the signal's reason when cancelled (the extension's worker maps it to a cancellation). */

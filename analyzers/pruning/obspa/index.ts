@@ -9,7 +9,10 @@ import { fromNumbers, setTensorData } from "../../onnx/tensor.ts";
 import { normalizeScores, type Normalization } from "../criteria/normalize.ts";
 import type { Criterion, GroupScores, Scores } from "../criteria/score.ts";
 import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "../types.ts";
-import { ObspaSession, type CompensationResult, type ObspaOptions } from "./obspa.ts";
+import { selectPlan, type SelectSettings } from "../criteria/select.ts";
+import { ScalpelError } from "../../onnx/errors.ts";
+import { calibrationFeeds, type ImagePreprocess } from "./calibration.ts";
+import { ObspaSession, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
 
 export { ObspaSession, type ObspaOptions, type ObspaScores, type CompensationResult, type HessianSource, type LayerReport } from "./obspa.ts";
 export { syntheticFeeds, arrayFeeds, type FeedSource, type Feeds } from "./feeds.ts";
@@ -109,4 +112,65 @@ export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): 
     biasCompensation: comp?.bias ?? true,
     ...extra,
   };
+}
+
+// ---- the prune job's entry points (CLI `--criterion obspa --hessian …`, the extension's worker) ---------
+
+export interface ObspaJobOptions {
+  hessian: HessianSource;
+  /** Calibration folder (hessian "calibration"). */
+  calib?: string;
+  /** Declared preprocessing when the calibration folder holds images. */
+  image?: ImagePreprocess;
+  /** Synthetic samples, or the most calibration samples to read. */
+  samples?: number;
+  sequential?: boolean;
+  seed?: number;
+  lambda?: number;
+  threads?: number;
+  onProgress?: ObspaOptions["onProgress"];
+  signal?: AbortSignal;
+}
+
+function sessionOptions(graph: Graph, o: ObspaJobOptions): ObspaOptions {
+  if (o.hessian === "calibration" && !o.calib) throw new ScalpelError(graph.name, "the calibration Hessian source needs a folder of inputs (--calib DIR)");
+  return {
+    source: o.hessian,
+    samples: o.hessian === "synthetic" ? o.samples : undefined,
+    feeds: o.hessian === "calibration" ? calibrationFeeds(graph, o.calib!, { samples: o.samples, image: o.image }) : undefined,
+    sequential: o.sequential,
+    seed: o.seed,
+    lambda: o.lambda,
+    threads: o.threads,
+    onProgress: o.onProgress,
+    signal: o.signal,
+  };
+}
+
+/** Scores, selects and prepares the compensation: the plan (with OBSPA's record) and applyPlan's hook. */
+export async function obspaPlan(
+  model: Model,
+  graph: Graph,
+  analysis: GroupAnalysis,
+  settings: SelectSettings,
+  o: ObspaJobOptions,
+): Promise<{ plan: Plan; compensate: Compensator; compensation: CompensationResult; scores: Scores }> {
+  const opts = sessionOptions(graph, o);
+  const { scores, session } = await scoreObspa(model, graph, analysis, opts);
+  const plan = recordObspa(selectPlan(analysis, scores, settings), opts);
+  if (o.calib) plan.hessian!.calib = o.calib;
+  const compensation = await session.compensation(plannedUnits(analysis, plan));
+  return { plan, compensate: compensator(compensation), compensation, scores };
+}
+
+/**
+ * The compensation of a saved OBSPA plan, recomputed from its record (source, seed, samples, damping,
+ * sequential). Calibration plans need the same folder (the plan keeps its path; `calib` overrides it).
+ */
+export async function obspaCompensatorForPlan(model: Model, graph: Graph, analysis: GroupAnalysis, plan: Plan, o: Partial<ObspaJobOptions> = {}): Promise<Compensator> {
+  const base = optionsFromPlan(plan);
+  const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...o };
+  const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation };
+  const session = new ObspaSession(model, graph, analysis.groups, opts);
+  return compensator(await session.compensation(plannedUnits(analysis, plan)));
 }

@@ -48,7 +48,7 @@ export interface ObspaOptions {
   producerWeight?: number;
   /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 576). */
   exactMaxColumns?: number;
-  /** Rows of X per layer (default max(4096, 16·columns)). */
+  /** Rows of X per layer (default max(2048, 8·columns)). */
   maxRows?: (columns: number) => number;
   /** Compensate front to back, recollecting each layer's Hessian from the already-compensated prefix. */
   sequential?: boolean;
@@ -115,7 +115,9 @@ export class ObspaSession {
     readonly groups: readonly GroupLike[],
     opts: ObspaOptions,
   ) {
-    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 0, exactMaxColumns: 576, ...opts };
+    // Options given as undefined take the defaults.
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ObspaOptions;
+    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 0, exactMaxColumns: 576, ...given };
     if (opts.source === "calibration" && !opts.feeds) throw new Error("OBSPA: the calibration source needs calibration data (feeds)");
     if (!(this.opts.lambda >= 0)) throw new RangeError(`OBSPA damping must be ≥ 0, got ${this.opts.lambda}`);
     if (!(this.opts.exactMaxColumns >= 0)) throw new RangeError(`exactMaxColumns must be ≥ 0, got ${this.opts.exactMaxColumns}`);

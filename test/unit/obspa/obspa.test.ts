@@ -11,7 +11,16 @@ import { ModelProtoSchema } from "onnx-buf";
 import { applyPlan } from "../../../analyzers/pruning/apply/index.ts";
 import { selectPlan } from "../../../analyzers/pruning/criteria/index.ts";
 import { findGroups } from "../../../analyzers/pruning/groups/index.ts";
-import { compensator, optionsFromPlan, plannedUnits, recordObspa, scoreObspa, ObspaSession } from "../../../analyzers/pruning/obspa/index.ts";
+import {
+  compensator,
+  obspaCompensatorForPlan,
+  obspaPlan,
+  optionsFromPlan,
+  plannedUnits,
+  recordObspa,
+  scoreObspa,
+  ObspaSession,
+} from "../../../analyzers/pruning/obspa/index.ts";
 import { withBatchStatistics } from "../../../analyzers/pruning/obspa/batchStats.ts";
 import { gaussianRandom, syntheticFeeds } from "../../../analyzers/pruning/obspa/feeds.ts";
 import { functionMoments, reluMoments, propagateMoments } from "../../../analyzers/pruning/obspa/moments.ts";
@@ -93,6 +102,18 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     const err = relErr(await logits(pruned), base);
     const plain = relErr(await logits(applyPlan(model, analysis, plan)), base);
     assert.ok(err < 0.8 * plain, `sequential ${err} vs plain ${plain}`);
+  });
+
+  it("the prune job's entry points: a saved plan reapplies to the same bytes; calibration needs a folder", async () => {
+    const { plan, compensate } = await obspaPlan(model, graph, analysis, { ratio: 0.25 }, { hessian: "bn" });
+    assert.equal(plan.criterion, "obspa");
+    assert.deepEqual(plan.hessian, { source: "bn", damping: 0.01 });
+    const saved = JSON.parse(JSON.stringify(plan));
+    const again = await obspaCompensatorForPlan(model, graph, analysis, saved);
+    const a = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, plan, { compensate }).proto);
+    const b = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, saved, { compensate: again }).proto);
+    assert.ok(Buffer.from(a).equals(Buffer.from(b)), "same pruned bytes");
+    await assert.rejects(obspaPlan(model, graph, analysis, { ratio: 0.25 }, { hessian: "calibration" }), /--calib DIR/);
   });
 
   it("reports progress and honours cancellation", async () => {
