@@ -117,17 +117,25 @@ async function rendererMemory(browser: Browser): Promise<{ rssMB: number[]; pssM
   return { rssMB: rss.sort((a, b) => b - a), pssMB: pss.sort((a, b) => b - a) };
 }
 
-/** Main-thread busy time so far (CDP TaskDuration): less sensitive to other processes than wall time. */
-async function busyMs(cdp: import("playwright-core").CDPSession): Promise<number> {
-  const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
-  return metrics.find((m) => m.name === "TaskDuration")!.value * 1000;
+/**
+ * CPU time used so far by the renderer processes (main thread, layout worker, raster), in ms: unlike wall
+ * time it hardly grows when other programs compete for the cores, so it is the figure to compare with
+ * the targets on a busy machine.
+ */
+async function rendererCpuMs(browser: Browser): Promise<number> {
+  const cdp = await browser.newBrowserCDPSession();
+  const info = (await cdp.send("SystemInfo.getProcessInfo")) as { processInfo: { type: string; cpuTime: number }[] };
+  await cdp.detach();
+  return info.processInfo.filter((p) => p.type === "renderer").reduce((a, p) => a + p.cpuTime * 1000, 0);
 }
 
 async function firstPaint(browser: Browser, url: string): Promise<{ paint: number; elk: number; quick: boolean; jsHeapMB: number; busy: number }> {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: "dark" });
   const page = await ctx.newPage();
+  const c0 = await rendererCpuMs(browser);
   await page.goto(url);
   await ready(page);
+  const busy = (await rendererCpuMs(browser)) - c0;
   const paint = await mark(page, "scalpel-first-paint");
   const elk = await mark(page, "scalpel-root-elk").catch(() => NaN);
   const laid = await mark(page, "scalpel-root-laid-out");
@@ -136,7 +144,6 @@ async function firstPaint(browser: Browser, url: string): Promise<{ paint: numbe
   await cdp.send("Performance.enable");
   const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
   const heap = metrics.find((m) => m.name === "JSHeapUsedSize")!.value / 2 ** 20;
-  const busy = metrics.find((m) => m.name === "TaskDuration")!.value * 1000;
   await ctx.close();
   return { paint, elk, quick, jsHeapMB: heap, busy };
 }
@@ -154,16 +161,14 @@ async function expansion(browser: Browser, url: string, s: ExplorerSession): Pro
     await idle(page);
     await page.evaluate((id) => (window as unknown as W).__scalpel.app.fitTo!(id), chain[chain.length - 1] ?? view.id);
     await idle(page);
-    const cdp = await ctx.newCDPSession(page);
-    await cdp.send("Performance.enable");
-    const b0 = await busyMs(cdp);
+    const b0 = await rendererCpuMs(browser);
     const t = await page.evaluate(async (id) => {
       const app = (window as unknown as W).__scalpel.app;
       const t0 = performance.now();
       await app.toggle!(id);
       return { t0, shown: performance.now() - t0, quick: app.timings.expand[app.timings.expand.length - 1]!.quick };
     }, view.id);
-    coldBusy.push((await busyMs(cdp)) - b0);
+    coldBusy.push((await rendererCpuMs(browser)) - b0);
     const elkAt = await page.evaluate(async (id) => ((await (window as unknown as W).__scalpel.app.elkLayoutOf!(id)) as { at: number }).at, view.id);
     cold.push(t.shown);
     coldElk.push(Math.max(t.shown, elkAt - t.t0));
@@ -172,7 +177,7 @@ async function expansion(browser: Browser, url: string, s: ExplorerSession): Pro
     // Warm: collapse and expand again (layout cached, as after prefetch).
     await page.evaluate((id) => (window as unknown as W).__scalpel.app.toggle!(id), view.id);
     await idle(page);
-    const w0 = await busyMs(cdp);
+    const w0 = await rendererCpuMs(browser);
     warm.push(
       await page.evaluate(async (id) => {
         const t0 = performance.now();
@@ -180,7 +185,7 @@ async function expansion(browser: Browser, url: string, s: ExplorerSession): Pro
         return performance.now() - t0;
       }, view.id),
     );
-    warmBusy.push((await busyMs(cdp)) - w0);
+    warmBusy.push((await rendererCpuMs(browser)) - w0);
     await ctx.close();
   }
   return { label: [...view.path.map((p) => p.label), view.label].slice(1).join(" › "), items: view.items.length, nodes: view.summary.nodes, cold, coldElk, quick, warm, coldBusy, warmBusy };
@@ -265,17 +270,17 @@ async function main(): Promise<void> {
       const fp: Awaited<ReturnType<typeof firstPaint>>[] = [];
       for (let r = 0; r < RUNS; r++) fp.push(await firstPaint(browser, server.url));
       const paint = median(fp.map((x) => x.paint));
-      row(`${name}: first paint of the top level (page)`, `${ms(paint)} (main thread busy ${ms(median(fp.map((x) => x.busy)))})`, `≤ ${target} ms`, paint <= target);
+      row(`${name}: first paint of the top level (page)`, `${ms(paint)} (renderer CPU ${ms(median(fp.map((x) => x.busy)))})`, `≤ ${target} ms`, paint <= target);
       row(`${name}: ELK layout of the top level in`, `${ms(median(fp.map((x) => x.elk)))} (quick stand-in shown first in ${fp.filter((x) => x.quick).length}/${fp.length} runs)`, "", undefined);
       const ex = await expansion(browser, server.url, p.session);
       const shown = median(ex.cold);
       row(
         `${name}: expand '${ex.label}' (${ex.items} items, ${ex.nodes} nodes), cold`,
-        `${ms(shown)} to paint (main thread busy ${ms(median(ex.coldBusy))}; quick layout in ${ex.quick}/${ex.cold.length}), ${ms(median(ex.coldElk))} until ELK's layout`,
+        `${ms(shown)} to paint (renderer CPU ${ms(median(ex.coldBusy))}; quick layout in ${ex.quick}/${ex.cold.length}), ${ms(median(ex.coldElk))} until ELK's layout`,
         "≤ 150 ms",
         shown <= 150,
       );
-      row(`${name}: same expansion, warm (laid out in idle time)`, `${ms(median(ex.warm))} (main thread busy ${ms(median(ex.warmBusy))})`, "≤ 150 ms", median(ex.warm) <= 150);
+      row(`${name}: same expansion, warm (laid out in idle time)`, `${ms(median(ex.warm))} (renderer CPU ${ms(median(ex.warmBusy))})`, "≤ 150 ms", median(ex.warm) <= 150);
       const pz = await panZoom(browser, server.url, p.session, name.startsWith("synthetic") ? 12 : 30);
       const maxTask = Math.max(0, ...pz.longTasks);
       row(
