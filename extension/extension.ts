@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { registerAblationCommands } from "./ablationCommands.ts";
+import { GROUPS_OVERLAY_ID } from "../analyzers/explorer/pruningOverlays.ts";
 import { AssociatedModels } from "./associatedModel.ts";
 import { PythonModuleLensProvider } from "./codeLens.ts";
 import { ErrorReporter, type ErrorReport } from "./errors.ts";
@@ -58,6 +59,10 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
       const view = editors.active ?? editors.openViews.find((v) => v.document.uri.fsPath === tree.model?.file);
       if (!n || !view) return;
       if (n.kind === "module") editors.reveal(view.document.uri, { module: n.row.module });
+      else if (n.kind === "group") {
+        view.document.post({ type: "showOverlay", id: GROUPS_OVERLAY_ID });
+        editors.reveal(view.document.uri, { name: n.row.node });
+      }
       else if (n.kind === "leaf" && /#(inputs|outputs):/.test(n.id)) editors.reveal(view.document.uri, { tensor: n.label });
     }),
     editors.onDidRender(() => statusBar.update()),

@@ -8,7 +8,7 @@ import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
-import { closeModel, explorerRequest, openModel } from "./modelSessions.ts";
+import { closeModel, explorerRequest, modelGroups, openModel, pruneOverlay } from "./modelSessions.ts";
 import { runPrune } from "./pruneJob.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
@@ -60,6 +60,8 @@ export const handlers: Handlers = {
   openModel,
   explorerRequest,
   closeModel,
+  modelGroups,
+  pruneOverlay,
 
   async ablationTasks() {
     return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));

@@ -9,6 +9,9 @@ import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
 import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
 import type { PruneParams } from "./pruneJob.ts";
+import type { GroupRow } from "./modelSessions.ts";
+import type { OverlayInfo } from "../../analyzers/explorer/types.ts";
+import type { GroupAnalysis } from "../../analyzers/pruning/types.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
@@ -18,6 +21,10 @@ export interface Jobs {
   /** One request of the graph explorer webview, answered by the model's explorer session. */
   explorerRequest: { params: { session: number; request: HostRequest }; result: HostResponse };
   closeModel: { params: { session: number }; result: void };
+  /** Dependency groups of an open model (tree rows), installed as the explorer's groups overlay. */
+  modelGroups: { params: { session: number }; result: { groups: GroupRow[]; summary: GroupAnalysis["summary"]; overlays: OverlayInfo[] } };
+  /** A written plan as the explorer's pruning-diff overlay on the open original. */
+  pruneOverlay: { params: { session: number; planFile: string; pruned: string }; result: { overlays: OverlayInfo[]; show: string } };
   /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
   latency: {
     params: { file: string; threads: number; repeats: number; warmup: number };

@@ -83,7 +83,9 @@ describe("Prune Model", () => {
     const panel = await opened;
     if (driver.available) {
       await driver.texts("#verdict", "webview", { contains: "Verified" });
-      await driver.screenshot("prune-report");
+      // The original's explorer, beside the report, shows what the plan removed.
+      await driver.texts(".legend:not([hidden])", "webview", { contains: "Pruning diff" });
+      await driver.screenshot("prune-report-and-diff-overlay");
     }
     assert.equal(panel.content.json, req.report);
   });
