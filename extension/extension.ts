@@ -8,6 +8,7 @@ import { registerAblationCommands } from "./ablationCommands.ts";
 import { GROUPS_OVERLAY_ID } from "../analyzers/explorer/pruningOverlays.ts";
 import { AssociatedModels } from "./associatedModel.ts";
 import { PythonModuleLensProvider } from "./codeLens.ts";
+import { PlanLensProvider } from "./planLens.ts";
 import { ErrorReporter, type ErrorReport } from "./errors.ts";
 import { registerCommands } from "./commands.ts";
 import { Log } from "./log.ts";
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
       webviewOptions: { retainContextWhenHidden: false },
     }),
     vscode.languages.registerCodeLensProvider({ language: "python", scheme: "file" }, codeLens),
+    vscode.languages.registerCodeLensProvider({ scheme: "file", pattern: "**/*.prune.json" }, new PlanLensProvider(engine, log)),
     // Selecting a module or a tensor in the tree reveals it in the graph explorer.
     treeView.onDidChangeSelection((e) => {
       const n = e.selection[0];

@@ -10,6 +10,7 @@ import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
 import { closeModel, explorerRequest, modelGroups, openModel, pruneOverlay } from "./modelSessions.ts";
 import { runPrune } from "./pruneJob.ts";
+import { planFigures } from "./planJob.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -57,6 +58,7 @@ export const handlers: Handlers = {
 
   ablation: runAblation,
   prune: runPrune,
+  planFigures,
   openModel,
   explorerRequest,
   closeModel,

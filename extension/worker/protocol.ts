@@ -9,6 +9,7 @@ import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
 import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
 import type { PruneParams } from "./pruneJob.ts";
+import type { PlanFigures } from "./planJob.ts";
 import type { GroupRow } from "./modelSessions.ts";
 import type { OverlayInfo } from "../../analyzers/explorer/types.ts";
 import type { GroupAnalysis } from "../../analyzers/pruning/types.ts";
@@ -32,6 +33,8 @@ export interface Jobs {
   };
   /** Prune a model (or apply a plan), write it and its plan, verify it; the engine's prune report. */
   prune: { params: PruneParams; result: PruneJobReport };
+  /** Per-group figures of a plan file for its model (CodeLens on *.prune.json). */
+  planFigures: { params: { model: string; planFile: string }; result: PlanFigures };
   /** The built-in ablation tasks (name and prompt template). */
   ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
   /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */
