@@ -139,7 +139,17 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
       csv: pruneCsv(input),
       fileBase: `${path.basename(model, ".onnx")}.prune-report`,
       folder: path.dirname(model),
-    });
+    }, editors.openViews.some((x) => x.document.uri.fsPath === model && x.panel.visible));
+    // The original, when open, shows what the plan removed (the explorer's pruning-diff overlay).
+    const open = editors.openViews.find((x) => x.document.uri.fsPath === model)?.document;
+    if (open?.state.kind === "ready") {
+      try {
+        const { overlays, show } = await engine.run("pruneOverlay", { session: open.state.session, planFile: planFile ?? outputs.plan, pruned: outputs.pruned });
+        open.post({ type: "overlays", overlays, show });
+      } catch (e) {
+        log.warn(`${name}: no pruning overlay: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     const v = report.verify;
     log.info(`${name}: params ${v.params.before} → ${v.params.after}, MACs ${v.macs.before} → ${v.macs.after}; ${v.ok ? "verified" : `problems: ${v.problems.join("; ")}`}`);
     if (!v.ok) void vscode.window.showWarningMessage(`${path.basename(outputs.pruned)} was written, but verification found problems: ${v.problems[0]}`, "Show details").then((c) => c && log.show());

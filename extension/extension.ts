@@ -5,8 +5,10 @@
  */
 import * as vscode from "vscode";
 import { registerAblationCommands } from "./ablationCommands.ts";
+import { GROUPS_OVERLAY_ID } from "../analyzers/explorer/pruningOverlays.ts";
 import { AssociatedModels } from "./associatedModel.ts";
 import { PythonModuleLensProvider } from "./codeLens.ts";
+import { PlanLensProvider } from "./planLens.ts";
 import { ErrorReporter, type ErrorReport } from "./errors.ts";
 import { registerCommands } from "./commands.ts";
 import { Log } from "./log.ts";
@@ -52,12 +54,17 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
       webviewOptions: { retainContextWhenHidden: false },
     }),
     vscode.languages.registerCodeLensProvider({ language: "python", scheme: "file" }, codeLens),
+    vscode.languages.registerCodeLensProvider({ scheme: "file", pattern: "**/*.prune.json" }, new PlanLensProvider(engine, log)),
     // Selecting a module or a tensor in the tree reveals it in the graph explorer.
     treeView.onDidChangeSelection((e) => {
       const n = e.selection[0];
       const view = editors.active ?? editors.openViews.find((v) => v.document.uri.fsPath === tree.model?.file);
       if (!n || !view) return;
       if (n.kind === "module") editors.reveal(view.document.uri, { module: n.row.module });
+      else if (n.kind === "group") {
+        view.document.post({ type: "showOverlay", id: GROUPS_OVERLAY_ID });
+        editors.reveal(view.document.uri, { name: n.row.node });
+      }
       else if (n.kind === "leaf" && /#(inputs|outputs):/.test(n.id)) editors.reveal(view.document.uri, { tensor: n.label });
     }),
     editors.onDidRender(() => statusBar.update()),

@@ -14,6 +14,8 @@ import type { Log } from "./log.ts";
 import { errorHtml, loadingHtml, summaryHeaderHtml } from "./summaryHtml.ts";
 import { makeNonce, renderPage, webviewOptions } from "./webview.ts";
 import type { EngineWorker } from "./worker/client.ts";
+import type { GroupRow } from "./worker/modelSessions.ts";
+import type { GroupAnalysis } from "../analyzers/pruning/types.ts";
 
 export const MODEL_VIEW_TYPE = "onnxScalpel.modelViewer";
 
@@ -22,11 +24,23 @@ export type ModelState =
   | { readonly kind: "ready"; readonly report: InspectReport; readonly session: number }
   | { readonly kind: "error"; readonly error: ErrorInfo };
 
+export interface ModelGroups {
+  readonly rows: readonly GroupRow[];
+  readonly summary: GroupAnalysis["summary"];
+}
+
 export class ModelDocument implements vscode.CustomDocument {
   private _state: ModelState = { kind: "loading" };
+  private _groups: ModelGroups | undefined;
+  private readonly groupsChanged = new vscode.EventEmitter<ModelGroups | undefined>();
+  /** Dependency groups arrive after the model (they are computed in the background). */
+  readonly onDidChangeGroups = this.groupsChanged.event;
+  private readonly hostEvents = new vscode.EventEmitter<HostEvent>();
+  /** Events for the explorer of every viewer of this document (overlays, reveals). */
+  readonly onHostEvent = this.hostEvents.event;
   private readonly changed = new vscode.EventEmitter<ModelState>();
   readonly onDidChangeState = this.changed.event;
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.groupsChanged, this.hostEvents];
   private generation = 0;
   private cts: vscode.CancellationTokenSource | undefined;
 
@@ -52,6 +66,30 @@ export class ModelDocument implements vscode.CustomDocument {
     return this._state;
   }
 
+  get groups(): ModelGroups | undefined {
+    return this._groups;
+  }
+
+  /** Sends an event to the explorer of every viewer of this model. */
+  post(event: HostEvent): void {
+    this.hostEvents.fire(event);
+  }
+
+  /** Dependency groups: the tree's section and the explorer's groups overlay. */
+  private async loadGroups(session: number, gen: number): Promise<void> {
+    const name = path.basename(this.uri.fsPath);
+    try {
+      const r = await this.log.operation(`Dependency groups of ${name}`, () => this.engine.run("modelGroups", { session }));
+      if (gen !== this.generation) return;
+      this._groups = { rows: r.groups, summary: r.summary };
+      this.log.info(`${name}: ${r.summary.groups} groups (${r.summary.prunableGroups} prunable, ${r.summary.frozenGroups} frozen) in ${r.summary.millis} ms`);
+      this.groupsChanged.fire(this._groups);
+      this.post({ type: "overlays", overlays: r.overlays });
+    } catch (e) {
+      if (gen === this.generation) this.log.warn(`${name}: dependency groups unavailable: ${toErrorInfo(e).message}`);
+    }
+  }
+
   /** Resolves when the current load has finished (either way). */
   async load(): Promise<ModelState> {
     const gen = ++this.generation;
@@ -62,7 +100,11 @@ export class ModelDocument implements vscode.CustomDocument {
     const name = path.basename(this.uri.fsPath);
     try {
       const { report, session } = await this.log.operation(`Open ${name}`, () => this.engine.run("openModel", { file: this.uri.fsPath }, { token: cts.token }));
-      if (gen === this.generation) this.setState({ kind: "ready", report, session });
+      if (gen === this.generation) {
+        this._groups = undefined;
+        this.setState({ kind: "ready", report, session });
+        void this.loadGroups(session, gen);
+      }
       else void this.engine.run("closeModel", { session }).catch(() => undefined);
     } catch (e) {
       if (gen !== this.generation) return this._state;
@@ -95,8 +137,10 @@ export interface ModelView {
   readonly panel: vscode.WebviewPanel;
   /** The explorer of the current page has painted (it handles host events from then on). */
   painted: boolean;
-  /** A reveal asked for before the explorer painted; sent when it has. */
-  pendingReveal?: HostEvent;
+  /** Events (reveals, overlays) that arrived before the explorer painted; sent when it has. */
+  pending: HostEvent[];
+  /** The current page has sent a message (its script runs). */
+  alive: boolean;
 }
 
 /** What the graph explorer reported (tests wait on "painted"). */
@@ -140,24 +184,46 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   }
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
-    const view: ModelView = { document, panel, painted: false };
+    const view: ModelView = { document, panel, painted: false, pending: [], alive: false };
     this.views.add(view);
     panel.webview.options = webviewOptions(this.extensionUri, vscode.Uri.file(path.dirname(document.uri.fsPath)));
+    // Watchdog: in VS Code for the Web a fresh webview sometimes loads before its resource service worker
+    // and gets no script or styles (seen with code-server). A page that never speaks is rendered again.
+    let watchdog: NodeJS.Timeout | undefined;
+    let retries = 0;
     const render = (state: ModelState) => {
       view.painted = false;
+      view.alive = false;
       panel.webview.html = this.html(panel.webview, document, state);
       this.rendered.fire({ view, state });
       if (this._active === view) this.activeChanged.fire(view);
+      if (watchdog) clearTimeout(watchdog);
+      if (state.kind === "ready")
+        watchdog = setTimeout(() => {
+          if (view.alive || !panel.visible || retries >= 3) return;
+          retries++;
+          this.log.warn(`graph explorer of ${path.basename(document.uri.fsPath)} did not start; loading the view again (${retries})`);
+          render(document.state);
+        }, 8000);
     };
     const subs = [
-      document.onDidChangeState(render),
+      document.onDidChangeState((state) => {
+        // A new state is a new model: events meant for the old page are dropped.
+        view.pending = [];
+        render(state);
+      }),
       panel.onDidChangeViewState(() => {
+        // A hidden webview is discarded and reloads when shown: queue events until it paints again.
+        if (!panel.visible) view.painted = false;
         if (panel.active) this.setActive(view);
         else if (this._active === view && !panel.visible) this.setActive(undefined);
       }),
       panel.webview.onDidReceiveMessage((m: ToHost) => void this.onMessage(view, m)),
+      document.onHostEvent((e) => this.send(view, e)),
+      document.onDidChangeGroups(() => this._active === view && this.activeChanged.fire(view)),
     ];
     panel.onDidDispose(() => {
+      if (watchdog) clearTimeout(watchdog);
       for (const s of subs) s.dispose();
       this.views.delete(view);
       if (this._active === view) this.setActive(undefined);
@@ -169,6 +235,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   /** Requests go to the model's explorer session in the worker; events are logged and re-emitted. */
   private async onMessage(view: ModelView, m: ToHost): Promise<void> {
     if (!m || typeof m !== "object") return;
+    view.alive = true;
     if (m.kind === "request") {
       const state = view.document.state;
       if (state.kind !== "ready") {
@@ -187,22 +254,24 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       else if (type === "selected") this.log.info(`graph explorer: selected ${JSON.stringify(detail)}`);
       else if (type === "painted") {
         view.painted = true;
-        if (view.pendingReveal) void view.panel.webview.postMessage({ kind: "event", event: view.pendingReveal });
-        view.pendingReveal = undefined;
+        for (const event of view.pending) void view.panel.webview.postMessage({ kind: "event", event });
+        view.pending = [];
       }
       if (type === "painted") this.log.info(`graph explorer: first paint of ${path.basename(view.document.uri.fsPath)} at ${(detail as { ms?: number }).ms} ms`);
       this.explorerEvents.fire({ view, type, detail });
     }
   }
 
+  /** Sends an event to a viewer's explorer now, or once it has painted (a later reveal replaces an earlier one). */
+  private send(v: ModelView, event: HostEvent): void {
+    if (v.painted) void v.panel.webview.postMessage({ kind: "event", event });
+    else v.pending = [...v.pending.filter((e) => e.type !== event.type || e.type !== "reveal"), event];
+  }
+
   /** Reveals a module, node or tensor in every viewer of `uri` (once its explorer has painted). */
   reveal(uri: vscode.Uri, target: { module?: string; name?: string; tensor?: string }): void {
     const event: HostEvent = { type: "reveal", ...target };
-    for (const v of this.views) {
-      if (v.document.uri.fsPath !== uri.fsPath) continue;
-      if (v.painted) void v.panel.webview.postMessage({ kind: "event", event });
-      else v.pendingReveal = event;
-    }
+    for (const v of this.views) if (v.document.uri.fsPath === uri.fsPath) this.send(v, event);
   }
 
   /** The viewer of `uri` once it shows a final state (ready or error), waiting up to `ms`. */

@@ -7,12 +7,14 @@ import path from "node:path";
 import * as vscode from "vscode";
 import type { InspectReport, ModuleRow } from "../analyzers/report/inspect.ts";
 import { formatCount, formatShape } from "./format.ts";
-import type { ModelEditorProvider } from "./modelEditor.ts";
+import type { ModelEditorProvider, ModelGroups } from "./modelEditor.ts";
+import type { GroupRow } from "./worker/modelSessions.ts";
 
 export type TreeNode =
   | { readonly kind: "model"; readonly report: InspectReport }
-  | { readonly kind: "section"; readonly id: "inputs" | "outputs" | "modules" | "ops"; readonly report: InspectReport }
+  | { readonly kind: "section"; readonly id: "inputs" | "outputs" | "modules" | "ops" | "groups"; readonly report: InspectReport }
   | { readonly kind: "module"; readonly row: ModuleRow; readonly file: string }
+  | { readonly kind: "group"; readonly row: GroupRow; readonly file: string }
   | { readonly kind: "leaf"; readonly id: string; readonly label: string; readonly description: string; readonly icon: string };
 
 export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
@@ -20,6 +22,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
   private report: InspectReport | undefined;
+  private groups: ModelGroups | undefined;
   /** Canonical nodes of the current report (reveal needs stable objects and parents). */
   private sections = new Map<string, TreeNode>();
   private modules = new Map<string, { node: TreeNode; parent: TreeNode }>();
@@ -34,8 +37,10 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const report = state?.kind === "ready" ? state.report : undefined;
     // Keep the last model while no viewer has focus (e.g. the tree itself), unless every viewer closed.
     const next = report ?? (this.editors.openViews.length ? this.report : undefined);
-    if (next === this.report) return;
+    const groups = report ? this.editors.active?.document.groups : next ? this.groups : undefined;
+    if (next === this.report && groups === this.groups) return;
     this.report = next;
+    this.groups = groups;
     this.index(next);
     void vscode.commands.executeCommand("setContext", "onnxScalpel.hasModel", next !== undefined);
     this.changed.fire();
@@ -49,7 +54,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.sections = new Map();
     this.modules = new Map();
     if (!r) return;
-    for (const id of ["inputs", "outputs", "modules", "ops"] as const) this.sections.set(id, { kind: "section", id, report: r });
+    for (const id of ["inputs", "outputs", "modules", "ops", "groups"] as const) this.sections.set(id, { kind: "section", id, report: r });
     const walk = (row: ModuleRow, parent: TreeNode) => {
       const node: TreeNode = { kind: "module", row, file: r.file };
       this.modules.set(row.module, { node, parent });
@@ -69,6 +74,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const section = n.id.slice(n.id.lastIndexOf("#") + 1).split(":")[0]!;
       return this.sections.get(section === "op" ? "ops" : section);
     }
+    if (n.kind === "group") return this.sections.get("groups");
     return undefined;
   }
 
@@ -88,10 +94,11 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
           outputs: ["Outputs", r.outputs.length, "arrow-left", !r.modules.children.length],
           modules: ["Modules", r.modules.children.length, "symbol-class", true],
           ops: ["Operators", r.nodes, "symbol-operator", false],
+          groups: ["Dependency groups", this.groups?.rows.length ?? 0, "group-by-ref-type", false],
         }[n.id] as [string, number, string, boolean];
         const t = new vscode.TreeItem(label, open ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         t.id = `${r.file}#${n.id}`;
-        t.description = String(count);
+        t.description = n.id === "groups" && this.groups ? `${this.groups.summary.prunableGroups} prunable · ${count}` : String(count);
         t.iconPath = new vscode.ThemeIcon(icon);
         return t;
       }
@@ -103,6 +110,16 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         t.tooltip = `${m.module}: ${m.nodes} nodes, ${m.params.toLocaleString("en-US")} params, ${m.macs.toLocaleString("en-US")} MACs`;
         t.iconPath = new vscode.ThemeIcon(m.children.length ? "symbol-namespace" : "symbol-field");
         t.contextValue = "module";
+        return t;
+      }
+      case "group": {
+        const g = n.row;
+        const t = new vscode.TreeItem(g.scope || g.key, vscode.TreeItemCollapsibleState.None);
+        t.id = `${n.file}#group:${g.id}`;
+        t.description = `${g.units} ${g.unitKind}${g.units === 1 ? "" : "s"} · ${formatCount(g.params)} params${g.frozen ? " · frozen" : ""}`;
+        t.tooltip = `group ${g.id}: ${g.key}\n${g.units} ${g.unitKind}s, ${g.params.toLocaleString("en-US")} params, ${g.macs.toLocaleString("en-US")} MACs${g.frozen ? `\n${g.frozen}` : ""}`;
+        t.iconPath = new vscode.ThemeIcon(g.frozen ? "lock" : "layers");
+        t.contextValue = "group";
         return t;
       }
       case "leaf": {
@@ -123,11 +140,17 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const sections: TreeNode[] = [{ kind: "model", report: r }];
       if (r.modules.children.length) sections.push(this.sections.get("modules")!);
       sections.push(this.sections.get("inputs")!, this.sections.get("outputs")!, this.sections.get("ops")!);
+      if (this.groups) sections.push(this.sections.get("groups")!);
       return sections;
     }
     if (n.kind === "module") return n.row.children.map((row) => this.modules.get(row.module)!.node);
     if (n.kind !== "section") return [];
     switch (n.id) {
+      case "groups":
+        // Prunable groups first, largest first.
+        return [...(this.groups?.rows ?? [])]
+          .sort((a, b) => Number(!!a.frozen) - Number(!!b.frozen) || b.params - a.params)
+          .map((row) => ({ kind: "group", row, file: r.file }));
       case "modules":
         return r.modules.children.map((row) => this.modules.get(row.module)!.node);
       case "ops":

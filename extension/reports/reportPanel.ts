@@ -33,8 +33,9 @@ export class ReportPanel implements vscode.Disposable {
   private readonly pngWaiters = new Map<number, (dataUrl: string) => void>();
   private nextId = 1;
 
-  static show(extensionUri: vscode.Uri, log: Log, content: ReportContent): ReportPanel {
-    const panel = vscode.window.createWebviewPanel("onnxScalpel.report", content.title, vscode.ViewColumn.Active, {
+  /** `beside`: open next to the active editor (e.g. the model viewer whose model the report is about). */
+  static show(extensionUri: vscode.Uri, log: Log, content: ReportContent, beside = false): ReportPanel {
+    const panel = vscode.window.createWebviewPanel("onnxScalpel.report", content.title, beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, {
       ...webviewOptions(extensionUri),
       retainContextWhenHidden: true,
     });

@@ -8,8 +8,9 @@ import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
-import { closeModel, explorerRequest, openModel } from "./modelSessions.ts";
+import { closeModel, explorerRequest, modelGroups, openModel, pruneOverlay } from "./modelSessions.ts";
 import { runPrune } from "./pruneJob.ts";
+import { planFigures } from "./planJob.ts";
 import type { JobContext } from "./context.ts";
 import type { JobName, JobParams, JobResult } from "./protocol.ts";
 
@@ -57,9 +58,12 @@ export const handlers: Handlers = {
 
   ablation: runAblation,
   prune: runPrune,
+  planFigures,
   openModel,
   explorerRequest,
   closeModel,
+  modelGroups,
+  pruneOverlay,
 
   async ablationTasks() {
     return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));

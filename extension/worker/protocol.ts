@@ -9,6 +9,10 @@ import type { ErrorInfo } from "../errors.ts";
 import type { AblationReport, AblationRequest } from "./ablationTypes.ts";
 import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
 import type { PruneParams } from "./pruneJob.ts";
+import type { PlanFigures } from "./planJob.ts";
+import type { GroupRow } from "./modelSessions.ts";
+import type { OverlayInfo } from "../../analyzers/explorer/types.ts";
+import type { GroupAnalysis } from "../../analyzers/pruning/types.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
@@ -18,6 +22,10 @@ export interface Jobs {
   /** One request of the graph explorer webview, answered by the model's explorer session. */
   explorerRequest: { params: { session: number; request: HostRequest }; result: HostResponse };
   closeModel: { params: { session: number }; result: void };
+  /** Dependency groups of an open model (tree rows), installed as the explorer's groups overlay. */
+  modelGroups: { params: { session: number }; result: { groups: GroupRow[]; summary: GroupAnalysis["summary"]; overlays: OverlayInfo[] } };
+  /** A written plan as the explorer's pruning-diff overlay on the open original. */
+  pruneOverlay: { params: { session: number; planFile: string; pruned: string }; result: { overlays: OverlayInfo[]; show: string } };
   /** Run the model in onnxruntime-node on seeded dummy inputs: median latency and output shapes. */
   latency: {
     params: { file: string; threads: number; repeats: number; warmup: number };
@@ -25,6 +33,8 @@ export interface Jobs {
   };
   /** Prune a model (or apply a plan), write it and its plan, verify it; the engine's prune report. */
   prune: { params: PruneParams; result: PruneJobReport };
+  /** Per-group figures of a plan file for its model (CodeLens on *.prune.json). */
+  planFigures: { params: { model: string; planFile: string }; result: PlanFigures };
   /** The built-in ablation tasks (name and prompt template). */
   ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
   /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */

@@ -49,6 +49,8 @@ say(dirs.arith ? `arithmetic transformer fixtures from ${dirs.arith}` : "no arit
 const driverDir = path.join(dirs.tmp, "driver");
 fs.mkdirSync(driverDir);
 fs.mkdirSync(artifactsDir, { recursive: true });
+// Screenshots of this run only.
+for (const f of fs.readdirSync(artifactsDir)) if (f.endsWith(".png")) fs.rmSync(path.join(artifactsDir, f));
 const logFile = path.join(artifactsDir, "vscode-test.log");
 const logStream = fs.createWriteStream(logFile);
 

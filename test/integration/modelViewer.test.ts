@@ -64,6 +64,18 @@ describe("model viewer (custom editor for *.onnx)", function () {
     // The graph explorer in the same panel asked the engine worker for the model and drew it.
     await painted;
 
+    // Dependency groups follow in the tree: the residual stream (stem and every block's second conv) and
+    // one group inside each block are prunable; the classifier's outputs (graph outputs) are not.
+    const doc = api.editors.active!.document;
+    if (!doc.groups) await waitFor(doc.onDidChangeGroups, (g) => g !== undefined, 60_000, "the dependency groups");
+    const blocks = Object.values(facts.modules as Record<string, { class: string }>).filter((m) => m.class === "Block").length;
+    const groupSection = api.tree.getChildren().find((r) => r.kind === "section" && r.id === "groups");
+    assert.ok(groupSection, "the tree lists dependency groups");
+    const rows = api.tree.getChildren(groupSection).flatMap((g) => (g.kind === "group" ? [g.row] : []));
+    assert.equal(rows.filter((g) => !g.frozen).length, blocks + 1, JSON.stringify(rows.map((g) => [g.key, g.frozen])));
+    const residual = rows.find((g) => !g.frozen && g.key.startsWith("stem.conv"));
+    assert.ok(residual, "the residual-stream group starts at the stem conv");
+
     if (driver.available) {
       // What the user sees: the graph's top level (the torch modules) and the header, in the webview.
       const items = await driver.texts('svg.canvas g[data-kind]', "webview", { contains: "blocks" });
@@ -84,6 +96,11 @@ describe("model viewer (custom editor for *.onnx)", function () {
       const rows = await driver.texts(".sidebar .monaco-list-row", "workbench", { contains: "stem" });
       assert.ok(rows.some((t) => t.startsWith("stem") && t.includes("params")), `tree rows: ${rows}`);
       await driver.screenshot("model-viewer");
+      // Selecting a group in the tree shows the groups overlay in the explorer.
+      const node = api.tree.getChildren(groupSection).find((g) => g.kind === "group" && g.row.key === residual.key)!;
+      await api.treeView.reveal(node, { select: true, focus: true });
+      await driver.texts(".legend:not([hidden])", "webview", { contains: "Dependency groups" });
+      await driver.screenshot("model-viewer-groups-overlay");
     }
   });
 

@@ -7,6 +7,7 @@ import type { PruneRequest } from "../../extension/commands.ts";
 import { analyzeModel } from "../../analyzers/analysis.ts";
 import type { Plan } from "../../analyzers/pruning/types.ts";
 import type { ScalpelApi } from "../../extension/extension.ts";
+import { formatCount } from "../../extension/format.ts";
 import { isCancelled } from "../../extension/log.ts";
 import { driver } from "./driver.ts";
 import { resetWorkbench, fixture, scalpel, sleep, waitFor, workspaceDir } from "./helpers.ts";
@@ -83,7 +84,9 @@ describe("Prune Model", () => {
     const panel = await opened;
     if (driver.available) {
       await driver.texts("#verdict", "webview", { contains: "Verified" });
-      await driver.screenshot("prune-report");
+      // The original's explorer, beside the report, shows what the plan removed.
+      await driver.texts(".legend:not([hidden])", "webview", { contains: "Pruning diff" });
+      await driver.screenshot("prune-report-and-diff-overlay");
     }
     assert.equal(panel.content.json, req.report);
   });
@@ -113,12 +116,32 @@ describe("Prune Model", () => {
     assert.ok(replaced?.report?.verify.ok);
   });
 
-  it("Apply Plan re-applies a saved plan to the same bytes", async () => {
+  it("plan CodeLens shows each group's savings, and Apply Plan re-applies the plan to the same bytes", async () => {
     const first = await vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.pruneModel", vscode.Uri.file(model), { criterion: "l1", ratio: 0.25, replace: "always" });
     assert.ok(first?.report?.verify.ok);
     const bytes = sha(outputs[0]!);
     fs.rmSync(outputs[0]!);
-    const again = await vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.applyPlan", vscode.Uri.file(outputs[1]!));
+    // The plan file's CodeLens: "Apply plan" with the totals, and one lens per pruned group.
+    const planUri = vscode.Uri.file(outputs[1]!);
+    await vscode.window.showTextDocument(planUri);
+    const plan = JSON.parse(fs.readFileSync(outputs[1]!, "utf8")) as Plan;
+    const pruned = plan.groups.filter((g) => g.prune.length);
+    let lenses: vscode.CodeLens[] = [];
+    for (let i = 0; i < 80 && lenses.length < pruned.length + 1; i++) {
+      lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", planUri)) ?? [];
+      if (lenses.length < pruned.length + 1) await sleep(250);
+    }
+    const top = lenses.find((l) => l.command?.command === "onnxScalpel.applyPlan")!;
+    assert.ok(top?.command?.title.startsWith("Apply plan to tiny_cnn.onnx"), JSON.stringify(lenses.map((l) => l.command?.title)));
+    assert.ok(top.command!.title.includes(`params ${formatCount(first.report.verify.params.before)} → ${formatCount(first.report.predicted.params)}`), top.command!.title);
+    const groupLenses = lenses.filter((l) => l.command?.command === "");
+    assert.equal(groupLenses.length, pruned.length);
+    for (const g of pruned) assert.ok(groupLenses.some((l) => l.command!.title.includes(`remove ${g.prune.length} of `)), g.key);
+    if (driver.available) {
+      await driver.texts(".contentWidgets .codelens-decoration", "workbench", { contains: "Apply plan" });
+      await driver.screenshot("plan-codelens");
+    }
+    const again = await vscode.commands.executeCommand<PruneRequest | undefined>(top.command!.command, ...(top.command!.arguments ?? []));
     assert.ok(again?.report?.verify.ok);
     assert.equal(again.report.plan.criterion, "l1");
     assert.equal(sha(outputs[0]!), bytes);
