@@ -107,8 +107,11 @@ export function coverageTable(rows: CoverageRow[]): string {
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => (i === 7 ? Math.min(r[i]!.length, 3) : r[i]!.length))));
   const lines = all.map((r) => r.map((c, i) => (i === 0 || i === 7 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  "));
-  const ok = rows.filter((r) => r.valid).length;
-  lines.push("", `${ok} of ${rows.length} pruned to a valid model with the right output shape`);
+  const exportFailed = rows.filter((r) => r.problem?.startsWith("export failed in torch"));
+  const covered = rows.filter((r) => !exportFailed.includes(r));
+  const ok = covered.filter((r) => r.valid).length;
+  lines.push("", `${ok} of ${covered.length} exported models pruned to a valid model with the right output shape`);
+  if (exportFailed.length) lines.push(`${exportFailed.length} not exported by torch (not counted): ${exportFailed.map((r) => r.model).join(", ")}`);
   return lines.join("\n");
 }
 
