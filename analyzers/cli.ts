@@ -68,4 +68,10 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
 }
 
 const invokedDirectly = !!process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
-if (invokedDirectly) main(process.argv.slice(2)).then((code) => process.exit(code));
+/** Exits once stdout has flushed: process.exit right after a large write to a pipe truncates it at 64 KiB. */
+export function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.exit(code));
+}
+
+if (invokedDirectly) main(process.argv.slice(2)).then(exitAfterFlush);

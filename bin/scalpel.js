@@ -13,4 +13,7 @@ else {
   register();
   mod = await import(pathToFileURL(path.join(root, "analyzers", "cli.ts")).href);
 }
-process.exit(await mod.main(process.argv.slice(2)));
+// Exit once stdout has flushed: process.exit right after a large write to a pipe truncates it at 64 KiB.
+const code = await mod.main(process.argv.slice(2));
+process.exitCode = code;
+process.stdout.write("", () => process.exit(code));

@@ -55,6 +55,12 @@ export function recordRelations(graph: Graph, shapes: ShapeMap, metrics: Metrics
     }
   }
   recordShapeDerivedValues(graph, shapes, rel);
+  // Sparse initializers hold (values, indices): slicing them is not supported, so their channels stay.
+  const sparse = new Set(graph.proto.sparseInitializer.map((t) => t.values?.name).filter((n): n is string => !!n));
+  if (sparse.size)
+    rel.spaces.forEach((sp, id) => {
+      if (sp.kind === "weight" && sparse.has(sp.tensor)) rel.freeze(id, { kind: "sparse", text: `'${sp.tensor}' is a sparse initializer` });
+    });
   for (const name of graph.inputs) {
     const r = shapes.types.get(name)?.shape?.length ?? 0;
     for (let a = 0; a < r; a++) rel.freeze(valueSpace(graph, shapes, rel, name, a), { kind: "graph input", text: `reaches graph input '${name}'` });

@@ -369,22 +369,22 @@ export function permOf(node: Node, rank: number): number[] {
 
 /** The space of an activation value's axis. */
 export function valueSpace(graph: Graph, shapes: ShapeMap, rel: Relations, name: string, axis: number): SpaceId {
-  return rel.activationSpace(name, axis, () => {
-    const shape = shapes.types.get(name)?.shape;
-    return { kind: "activation", tensor: name, axis, size: dimSize(shape?.[axis]), node: graph.producer(name)?.index ?? -1 };
-  });
+  const hit = rel.findActivation(name, axis);
+  if (hit !== undefined) return hit;
+  const shape = shapes.types.get(name)?.shape;
+  return rel.addActivation(name, axis, { kind: "activation", tensor: name, axis, size: dimSize(shape?.[axis]), node: graph.producer(name)?.index ?? -1 });
 }
 
 /** The space of input i's axis: a weight use when the input is a stored weight, else the activation. */
 export function inputSpace(graph: Graph, shapes: ShapeMap, rel: Relations, node: Node, i: number, axis: number): SpaceId {
+  const hit = rel.findWeight(node.index, i, axis);
+  if (hit !== undefined) return hit;
   const name = node.inputs[i]!;
   const src = weightSource(graph, name);
   if (!src) return valueSpace(graph, shapes, rel, name, axis);
-  return rel.weightSpace(node.index, i, axis, () => {
-    const t = graph.weight(src)!;
-    const dims = tensorDims(t);
-    return { kind: "weight", tensor: src, alias: src !== name ? name : undefined, axis, size: dims[axis] ?? NaN, node: node.index, slot: i, dims, dataType: t.dataType };
-  });
+  const t = graph.weight(src)!;
+  const dims = tensorDims(t);
+  return rel.addWeight(node.index, i, axis, { kind: "weight", tensor: src, alias: src !== name ? name : undefined, axis, size: dims[axis] ?? NaN, node: node.index, slot: i, dims, dataType: t.dataType });
 }
 
 export function freezeNodeAxes(graph: Graph, shapes: ShapeMap, rel: Relations, node: Node, reason: Reason): void {

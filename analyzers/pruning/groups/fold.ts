@@ -226,12 +226,39 @@ function gatherAll(x: KnownValue, pick: number[][]): KnownValue {
   return { dataType: x.dataType, dims, values: out };
 }
 
-/** Whether a value is computed (somewhere up its producers) from a Shape or Size node. */
-export function readsShape(graph: Graph, name: string, depth = 0, seen = new Set<string>()): boolean {
-  if (depth > 32 || seen.has(name)) return false;
-  seen.add(name);
-  const p = graph.producer(name);
-  if (!p) return false;
-  if (p.opType === "Shape" || p.opType === "Size") return true;
-  return p.inputs.some((i) => i && readsShape(graph, i, depth + 1, seen));
+const shapeReaders = new WeakMap<Graph, Map<string, boolean>>();
+
+/** Whether a value is computed (somewhere up its producers) from a Shape or Size node. Memoised per graph. */
+export function readsShape(graph: Graph, name: string): boolean {
+  let memo = shapeReaders.get(graph);
+  if (!memo) shapeReaders.set(graph, (memo = new Map()));
+  const hit = memo.get(name);
+  if (hit !== undefined) return hit;
+  // Iterative post-order over producers (graphs can be deep).
+  const stack: [string, number][] = [[name, 0]];
+  memo.set(name, false);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const p = graph.producer(top[0]);
+    if (!p || p.opType === "Shape" || p.opType === "Size") {
+      memo.set(top[0], !!p);
+      stack.pop();
+      continue;
+    }
+    const ins = p.inputs;
+    let pushed = false;
+    while (top[1] < ins.length) {
+      const i = ins[top[1]++]!;
+      if (i && !memo.has(i)) {
+        memo.set(i, false);
+        stack.push([i, 0]);
+        pushed = true;
+        break;
+      }
+    }
+    if (pushed) continue;
+    memo.set(top[0], ins.some((i) => !!i && memo!.get(i) === true));
+    stack.pop();
+  }
+  return memo.get(name)!;
 }

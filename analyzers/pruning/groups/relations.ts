@@ -117,31 +117,33 @@ export class Relations {
     return id;
   }
 
-  activationSpace(value: string, axis: number, make: () => SpaceInfo): SpaceId {
+  /** The existing activation space, or undefined (then `addActivation`). Split so callers allocate nothing on a hit. */
+  findActivation(value: string, axis: number): SpaceId | undefined {
+    const v = this.valueIds.get(value);
+    return v === undefined ? undefined : this.activation.get(v * 256 + axis);
+  }
+
+  addActivation(value: string, axis: number, info: SpaceInfo): SpaceId {
     let v = this.valueIds.get(value);
     if (v === undefined) this.valueIds.set(value, (v = this.valueIds.size));
-    const key = v * 256 + axis;
-    let id = this.activation.get(key);
-    if (id === undefined) {
-      id = this.spaces.push(make()) - 1;
-      this.activation.set(key, id);
-    }
+    const id = this.spaces.push(info) - 1;
+    this.activation.set(v * 256 + axis, id);
     return id;
   }
 
-  weightSpace(node: number, slot: number, axis: number, make: () => SpaceInfo): SpaceId {
-    const key = (node * 4096 + slot) * 256 + axis;
-    let id = this.weightUse.get(key);
-    if (id === undefined) {
-      id = this.spaces.push(make()) - 1;
-      this.weightUse.set(key, id);
-    }
+  findWeight(node: number, slot: number, axis: number): SpaceId | undefined {
+    return this.weightUse.get((node * 4096 + slot) * 256 + axis);
+  }
+
+  addWeight(node: number, slot: number, axis: number, info: SpaceInfo): SpaceId {
+    const id = this.spaces.push(info) - 1;
+    this.weightUse.set((node * 4096 + slot) * 256 + axis, id);
     return id;
   }
 
   /** The space of a weight read by `node` at `slot`, when a rule created it. */
   lookupWeight(node: number, slot: number, axis: number): SpaceId | undefined {
-    return this.weightUse.get((node * 4096 + slot) * 256 + axis);
+    return this.findWeight(node, slot, axis);
   }
 
   same(a: SpaceId, b: SpaceId): void {

@@ -190,13 +190,15 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
   for (let e = 0; e < total; e++) rootOf[e] = uf.find(e);
   const hasTerm = new Uint8Array(total);
   for (const r of terms.keys()) hasTerm[r] = 1;
-  const memo = new Map<number, Int32Array>();
+  // Leaves of composite roots, memoised by position (no Map on the hot path).
+  const memoAt = new Int32Array(total);
+  const memoList: Int32Array[] = [];
   const cyclic = new Set<number>();
   const resolving = new Set<number>();
   /** Leaves of a root that has a term (composite index). */
   const expand = (r: number): Int32Array => {
-    const m = memo.get(r);
-    if (m) return m;
+    const at = memoAt[r]!;
+    if (at) return memoList[at - 1]!;
     let out: Int32Array;
     if (resolving.has(r)) {
       cyclic.add(r);
@@ -212,7 +214,7 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
       resolving.delete(r);
       out = Int32Array.from(parts);
     }
-    memo.set(r, out);
+    memoAt[r] = memoList.push(out);
     return out;
   };
   /** Calls f for every leaf of element e. */

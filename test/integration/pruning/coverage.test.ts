@@ -3,7 +3,8 @@
  * folded): 50% of the channels of every prunable group, written, run in onnxruntime, checked with
  * onnx.checker, output shape compared with torch's. Prints the table; writes it to
  * test/artifacts/prune-coverage.{md,json}. Run: `npm run test:prune-coverage` (hours on 2 cores; filter
- * with PRUNE_COVERAGE_ARCHS=resnet18,swin_t and PRUNE_COVERAGE_VARIANTS=op13-bn).
+ * with PRUNE_COVERAGE_ARCHS=resnet18,swin_t and PRUNE_COVERAGE_VARIANTS=op13-bn; PRUNE_COVERAGE_MERGE=1 merges
+ * the rows into the previous table, PRUNE_COVERAGE_NEW=1 runs only models not in it).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -14,8 +15,11 @@ import { coverageTable, coverModel, type CoverageRow } from "../../helpers/prune
 const variants = (process.env.PRUNE_COVERAGE_VARIANTS ?? "op13-bn,op13-fold").split(",");
 const archs = process.env.PRUNE_COVERAGE_ARCHS?.split(",");
 const ratio = Number(process.env.PRUNE_COVERAGE_RATIO ?? 0.5);
+const done = process.env.PRUNE_COVERAGE_NEW && fs.existsSync("test/artifacts/prune-coverage.json")
+  ? new Set((JSON.parse(fs.readFileSync("test/artifacts/prune-coverage.json", "utf8")) as CoverageRow[]).filter((r) => r.nodes > 0).map((r) => r.model))
+  : new Set<string>();
 const entries: ExportEntry[] = (torchvisionManifest()?.exports ?? [])
-  .filter((e) => variants.includes(e.variant) && (!archs || archs.includes(e.arch)))
+  .filter((e) => variants.includes(e.variant) && (!archs || archs.includes(e.arch)) && !done.has(`${e.variant}/${e.arch}`))
   .sort((a, b) => a.variant.localeCompare(b.variant) || (a.bytes ?? 0) - (b.bytes ?? 0));
 
 describe(`pruning coverage: torchvision at opset 13, ${ratio * 100}% of channels`, function () {
@@ -23,6 +27,15 @@ describe(`pruning coverage: torchvision at opset 13, ${ratio * 100}% of channels
   const rows: CoverageRow[] = [];
   after(() => {
     if (!rows.length) return;
+    const dir0 = path.resolve("test/artifacts");
+    // PRUNE_COVERAGE_MERGE=1 adds this run's rows to the previous table (re-running only new models).
+    const previous = path.join(dir0, "prune-coverage.json");
+    if (process.env.PRUNE_COVERAGE_MERGE && fs.existsSync(previous)) {
+      const mine = new Set(rows.map((r) => r.model));
+      for (const r of JSON.parse(fs.readFileSync(previous, "utf8")) as CoverageRow[]) if (!mine.has(r.model)) rows.push(r);
+      const variant = (r: CoverageRow) => r.model.split("/")[0]!;
+      rows.sort((a, b) => variant(a).localeCompare(variant(b)) || a.params[0] - b.params[0]);
+    }
     const table = coverageTable(rows);
     console.log(`\n${table}\n`);
     const dir = path.resolve("test/artifacts");

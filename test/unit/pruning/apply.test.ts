@@ -11,6 +11,8 @@ import { loadModel } from "../../../analyzers/onnx/model.ts";
 import { analyzeModelStatic } from "../../../analyzers/analysis.ts";
 import { applyPlan, applyPlanDetailed, resolvePlan } from "../../../analyzers/pruning/apply/index.ts";
 import { measure } from "../../../analyzers/pruning/measure.ts";
+import { sliceAxes } from "../../../analyzers/pruning/apply/weights.ts";
+import { sliceAxis, type TensorData } from "../../../analyzers/onnx/tensor.ts";
 import { verifyPruned } from "../../../analyzers/pruning/verify.ts";
 import type { Plan } from "../../../analyzers/pruning/types.ts";
 import { torchvisionModel } from "../../fixtures/paths.ts";
@@ -93,6 +95,21 @@ describe("pruning apply", () => {
     assert.deepEqual(v.outputs.map((o) => [...o.after!]), [[1, 5]]);
     assert.ok(v.params.after < v.params.before && v.macs.after < v.macs.before);
     assert.ok(v.latencyMs && v.latencyMs.before > 0 && v.latencyMs.after > 0);
+  });
+
+  it("slices several axes in one pass exactly like slicing them one by one", () => {
+    const dims = [6, 5, 3, 2];
+    const td = { dataType: 1, dims, data: Float32Array.from({ length: 180 }, (_, i) => i) };
+    const cases: (number[] | undefined)[][] = [[[0, 2, 3, 5], [1, 2, 4], undefined, undefined], [undefined, [0, 1, 3], [0, 2], undefined], [[5], undefined, [1], [0]], [[0, 1, 2, 3, 4, 5], [4], undefined, [1]]];
+    for (const keep of cases) {
+      let ref: TensorData = td;
+      keep.forEach((k, d) => {
+        if (k) ref = sliceAxis(ref, d, k);
+      });
+      const got = sliceAxes(td, keep);
+      assert.deepEqual(got.dims, ref.dims);
+      assert.deepEqual(Array.from(got.data as Float32Array), Array.from(ref.data as Float32Array));
+    }
   });
 
   describe("real models: pruned = zeroed twin (channels whose weights are zero change outputs < 1e-5)", function () {

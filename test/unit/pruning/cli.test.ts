@@ -8,6 +8,8 @@ import { encodeBytes } from "../../../analyzers/onnx/encode.ts";
 import type { GroupAnalysis, Plan } from "../../../analyzers/pruning/types.ts";
 import { TestGraph } from "../../helpers/pruneGraph.ts";
 import { onnxChecker } from "../../helpers/pruneCheck.ts";
+import { torchvisionModel } from "../../fixtures/paths.ts";
+import { spawnSync } from "node:child_process";
 
 function cnn(): Uint8Array {
   const g = new TestGraph();
@@ -82,5 +84,14 @@ describe("CLI: scalpel groups / prune", function () {
       assert.match(r.err, re);
     }
     assert.ok(!fs.existsSync(path.join(dir, "y.onnx")));
+  });
+
+  it("a large --json output reaches a pipe whole (the process waits for stdout before exiting)", function () {
+    const file = torchvisionModel("resnet18", "op13-bn");
+    if (!file) this.skip();
+    const r = spawnSync(process.execPath, ["bin/scalpel.js", "groups", file!, "--json"], { encoding: "utf8", maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.length > 1 << 17, `${r.stdout.length} bytes`);
+    assert.equal((JSON.parse(r.stdout) as GroupAnalysis).groups.length, 13);
   });
 });

@@ -9,7 +9,8 @@ import path from "node:path";
 import { loadModel } from "../../../analyzers/onnx/model.ts";
 import type { Group } from "../../../analyzers/pruning/types.ts";
 import { cacheDir } from "../../fixtures/paths.ts";
-import { analyze, onnxChecker, planOf, pruneAndCompare } from "../../helpers/pruneCheck.ts";
+import { analyze, analyzeFull, onnxChecker, planOf, pruneAndCompare, randomPlan } from "../../helpers/pruneCheck.ts";
+import { torchvisionModel } from "../../fixtures/paths.ts";
 
 function fixture(name: string): string | undefined {
   const p = path.join(cacheDir(), "transformers", `${name}.onnx`);
@@ -71,6 +72,24 @@ describe("pruning transformers (heads and MLP channels)", function () {
     const r = await pruneAndCompare(m, a.groups, plan);
     assert.ok(r.shapesOk, "logits [1, 10]");
     assert.ok(r.diff < 1e-5, `diff ${r.diff}`);
+    assert.equal(onnxChecker(r.pruned), undefined);
+  });
+
+  it("Swin-T (torchvision): window attention heads and dims, MLP and patch-merging channels equal the zeroed twin", async function () {
+    const file = torchvisionModel("swin_t", "op13-bn");
+    if (!file) this.skip();
+    const m = loadModel(file!);
+    const a = await analyzeFull(m);
+    const gs = a.groups.groups;
+    assert.equal(gs.filter((g) => g.unitKind === "head" && !g.frozen).length, 12, "one head group per block");
+    assert.ok(gs.filter((g) => g.unitKind === "head").every((g) => g.frozen || g.members.some((mm) => /relative_position|Add/.test(mm.tensor + mm.node))), "heads slice the relative-position bias");
+    assert.deepEqual(a.groups.frozen.map((f) => f.tensor), ["head.weight"], "only the classifier's outputs are frozen");
+    const plan = randomPlan(a.groups, 0.4, 9);
+    const noted = new Set(gs.filter((g) => g.notes?.length).map((g) => g.key));
+    plan.groups = plan.groups.filter((g) => !noted.has(g.key));
+    const r = await pruneAndCompare(m, a.groups, plan);
+    assert.ok(r.shapesOk);
+    assert.ok(r.diff < 1e-4, `max |pruned − zeroed| = ${r.diff}`);
     assert.equal(onnxChecker(r.pruned), undefined);
   });
 });
