@@ -14,6 +14,8 @@ export function measure(analysis: GroupAnalysis, removed: ReadonlyMap<number, re
     w.dims.forEach((d, i) => (n *= d - cut(w.axes[i]!)));
     params += n;
   }
+  // applyPlan leaves the model untouched when nothing is removed; otherwise it adds the folded constants.
+  if (removed.size > 0) params += analysis.cost.foldedParams ?? 0;
   let macs = 0;
   for (const op of analysis.cost.ops) {
     let m = op.macs;

@@ -194,6 +194,9 @@ export interface CostModel {
   weights: { tensor: string; dims: number[]; axes: number[] }[];
   /** Every op with MACs: macs × Π over factors (kept/size). */
   ops: { node: string; macs: number; axes: number[] }[];
+  /** Elements of the float constants apply writes whenever it removes anything (shape-derived values kept
+   * at their original value, "fold-value" rewrites): the re-analysed model counts them as parameters. */
+  foldedParams?: number;
 }
 
 export interface ModelFingerprint {

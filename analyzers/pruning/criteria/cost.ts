@@ -96,6 +96,8 @@ export class CostTracker {
     let macs = 0;
     for (let k = 0; k < this.weightVal.length; k++) params += this.weight(k);
     for (let k = 0; k < this.opVal.length; k++) macs += this.op(k);
+    // As measure(): apply writes the folded shape-derived constants once anything goes.
+    if (this.cut.some((n) => n > 0)) params += this.analysis.cost.foldedParams ?? 0;
     return { params, macs: Math.round(macs) };
   }
 }

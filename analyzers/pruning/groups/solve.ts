@@ -435,6 +435,13 @@ export function solve({ rel, graph, metrics, fingerprint, started }: SolveInput)
       cost.weights.push({ tensor: src, dims, axes: ax });
     });
   }
+  // Shape-derived float values apply writes as constants (one per reader): parameters of the pruned model.
+  let folded = 0;
+  for (const r of rel.rewrites) {
+    const n = r.kind === "fold-value" ? (r.extra as { values: number[] }).values.length : 0;
+    if (n >= 2) folded += n;
+  }
+  if (folded) cost.foldedParams = folded;
   // A MAC factor is read from a weight member of the same class when there is one (same indices).
   const weightOfClass = new Map<number, SpaceId>();
   for (const s of weightSpaces) if (!weightOfClass.has(cls[s]!) && touched(s)) weightOfClass.set(cls[s]!, s);

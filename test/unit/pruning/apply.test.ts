@@ -11,6 +11,7 @@ import { loadModel } from "../../../analyzers/onnx/model.ts";
 import { analyzeModelStatic } from "../../../analyzers/analysis.ts";
 import { applyPlan, applyPlanDetailed, resolvePlan } from "../../../analyzers/pruning/apply/index.ts";
 import { measure } from "../../../analyzers/pruning/measure.ts";
+import { costAfter } from "../../../analyzers/pruning/criteria/index.ts";
 import { sliceAxes } from "../../../analyzers/pruning/apply/weights.ts";
 import { sliceAxis, type TensorData } from "../../../analyzers/onnx/tensor.ts";
 import { verifyPruned } from "../../../analyzers/pruning/verify.ts";
@@ -84,6 +85,27 @@ describe("pruning apply", () => {
     assert.equal(p.params, after.params);
     assert.equal(p.macs, after.macs);
     assert.deepEqual(measure(a.groups, new Map()), { params: a.metrics.params, macs: a.metrics.macs });
+  });
+
+  it("the cost model counts the shape-derived float constants apply writes (Swin's window-mask values)", async () => {
+    // y = (h·w2) * float(h.shape[1:3]): apply keeps the [2, 8] factor as a 2-element float constant.
+    const g = new TestGraph();
+    const x = g.input([1, 2, 6]);
+    const h = g.op("Relu", [g.op("MatMul", [x, g.weight([6, 8])])]);
+    const dims = g.op("Cast", [g.op("Slice", [g.op("Shape", [h]), g.ints([1]), g.ints([3])])], { to: 1 });
+    g.output(g.op("Mul", [g.op("MatMul", [h, g.weight([8, 2])]), dims]));
+    const m = g.model();
+    const a = analyze(m);
+    assert.ok(a.groups.rewrites.some((r) => r.kind === "fold-value"));
+    assert.equal(a.groups.cost.foldedParams, 2);
+    const plan = planOf(a.groups, [[a.groups.groups.find((gr) => !gr.frozen)!, [0, 3, 5]]]);
+    const r = applyPlanDetailed(m, a.groups, plan);
+    const after = analyzeModelStatic(r.model).metrics;
+    assert.deepEqual(measure(a.groups, r.removal.removed), { params: after.params, macs: after.macs });
+    assert.equal(costAfter(a.groups, new Map(plan.groups.map((p) => [p.id!, p.prune]))).params, after.params);
+    assert.deepEqual(measure(a.groups, new Map()), { params: a.metrics.params, macs: a.metrics.macs });
+    const c = await pruneAndCompare(m, a.groups, plan);
+    assert.ok(c.shapesOk && c.diff < 1e-5, `diff ${c.diff}`);
   });
 
   it("verify: output shapes, params, MACs and latency before/after", async () => {
