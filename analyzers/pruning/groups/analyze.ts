@@ -80,6 +80,9 @@ export function recordRelations(graph: Graph, shapes: ShapeMap, metrics: Metrics
 function recordShapeDerivedValues(graph: Graph, shapes: ShapeMap, rel: Relations): void {
   const done = new Set<string>();
   for (const node of graph.nodes) {
+    // Shape and Size read only the (static) shape: a constant there is dead weight, and a dead one when
+    // apply folds the Shape's own readers.
+    if (node.opType === "Shape" || node.opType === "Size") continue;
     node.inputs.forEach((name, slot) => {
       if (!name || done.has(`${node.index}:${slot}`) || weightSource(graph, name)) return;
       const t = shapes.types.get(name);
