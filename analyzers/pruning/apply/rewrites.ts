@@ -23,7 +23,11 @@ function intData(dataType: number, dims: number[], values: number[]): TensorData
 
 export function applyRewrites(ed: ModelEditor, analysis: GroupAnalysis, removed: Map<number, number[]>, candidates: Set<string>): number {
   const cut = (axis: number) => removed.get(axis) ?? [];
-  const active = analysis.rewrites.filter((r) => r.kind === "fold-value" || r.axes.some((a) => cut(a).length > 0));
+  // A shape computed at run time but static in this model is written as a constant even when none of its
+  // own axes lose indices: it may read the dims of tensors that do (Swin V2's attention output reshaped
+  // with the residual width C read from x, while its heads stay whole).
+  const computedShape = (r: Rewrite) => r.kind === "shape-entry" && !!(r.extra as { values?: number[] } | undefined)?.values;
+  const active = analysis.rewrites.filter((r) => r.kind === "fold-value" || computedShape(r) || r.axes.some((a) => cut(a).length > 0));
   // shape entries: grouped by the constant they live in.
   const entries = new Map<string, { node: string; slot: number; edits: [number, number][]; computed?: number[] }>();
   let count = 0;

@@ -79,6 +79,23 @@ describe("pruning rules: Concat, Split, Slice, Gather", () => {
 });
 
 describe("pruning rules: Reshape, Flatten, Transpose, Squeeze/Unsqueeze, channel shuffle", () => {
+  it("a shape computed from another tensor's dims becomes a constant even when the reshaped axes stay whole", async () => {
+    // z keeps its channels (it is a graph output); its Reshape reads the width from r, whose channels go.
+    const g = new TestGraph();
+    const x = g.input([1, 4, 12]);
+    const r = g.op("Relu", [g.op("MatMul", [x, g.weight([12, 12])])]);
+    const z = g.op("MatMul", [r, g.weight([12, 12])]);
+    g.output(z);
+    const shape = g.op("Shape", [r]);
+    const t = g.op("Reshape", [z, shape]);
+    g.output(g.op("MatMul", [t, g.weight([12, 3])]));
+    const m = g.model();
+    const a = analyze(m);
+    const gr = groupOf(a.groups, "w0");
+    assert.ok(!gr.frozen);
+    await exact(m, a, [[gr, [1, 4, 7]]]);
+  });
+
   it("Flatten to features: channel c covers features c·S…(c+1)·S−1", async () => {
     const g = new TestGraph();
     const x = g.input([1, 3, 4, 4]);
