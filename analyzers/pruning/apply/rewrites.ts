@@ -159,7 +159,8 @@ function gatherIndices(ed: ModelEditor, r: Rewrite, cut: (a: number) => number[]
     out.push(v - countBelow(Rx, v));
   });
   candidates.add(name);
-  const dims = td.dims.length === 0 ? [] : [out.length];
+  // Gather's 1-D indices, or ScatterND's [n, 1].
+  const dims = td.dims.length === 0 ? [] : [out.length, ...td.dims.slice(1)];
   ed.setInput(r.node, 1, ed.addInitializer(`${r.node}_indices_pruned`, intData(td.dataType, dims, out)));
 }
 

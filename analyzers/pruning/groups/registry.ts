@@ -12,12 +12,13 @@ import { normRules } from "./rules/norm.ts";
 import { poolRules } from "./rules/pool.ts";
 import { reduceRules } from "./rules/reduce.ts";
 import { reshapeRules } from "./rules/reshape.ts";
+import { scatterRules } from "./rules/scatter.ts";
 import { sliceRules } from "./rules/slice.ts";
 import { transposeRules } from "./rules/transpose.ts";
 
 const tables: RuleTable[] = [
   elementwiseRules, convRules, matmulRules, normRules, reduceRules, poolRules, concatRules, sliceRules,
-  gatherRules, reshapeRules, transposeRules, expandRules, miscRules, attentionRules,
+  gatherRules, reshapeRules, transposeRules, expandRules, miscRules, attentionRules, scatterRules,
 ];
 
 const rules = new Map<string, GroupRule>();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { applyPlan } from "../../../../analyzers/pruning/apply/index.ts";
 import { TestGraph } from "../../../helpers/pruneGraph.ts";
 import { analyze, groupOf, onnxChecker, planOf, pruneAndCompare, unitIndices } from "../../../helpers/pruneCheck.ts";
 
@@ -75,6 +76,37 @@ describe("pruning rules: Concat, Split, Slice, Gather", () => {
     assert.deepEqual(unitIndices(grp, "w2", 1), [[1], [], [2, 3], [], [], [0]]);
     assert.deepEqual(grp.frozen?.units, [4]);
     await exact(m, a, [[grp, [2, 3]]]);
+  });
+});
+
+describe("pruning rules: ScatterND", () => {
+  it("constant indices into axis 0 (Swin V2 zeroing part of its qkv bias): updates follow the data, indices renumbered", async () => {
+    const g = new TestGraph();
+    const x = g.input([1, 4, 4]);
+    const w = g.weight([4, 6]);
+    // bias[2:4] = 0, with the zeros made by Expand as torch exports them.
+    const zeros = g.op("Expand", [g.constantNode([], [0]), g.ints([2])]);
+    const bias = g.op("ScatterND", [g.weight([6]), g.ints([2, 3], [2, 1]), zeros]);
+    const h = g.op("Relu", [g.op("Add", [g.op("MatMul", [x, w]), bias])]);
+    g.output(g.op("MatMul", [h, g.weight([6, 3])]));
+    const m = g.model();
+    const a = analyze(m);
+    const gw = groupOf(a.groups, w);
+    assert.ok(!gw.frozen, JSON.stringify(gw.frozen));
+    assert.equal(gw.units, 6);
+    for (const picks of [[1, 2, 5], [0, 4], [3]]) await exact(m, a, [[gw, picks]]);
+    // Both scattered positions at once would leave an empty update: refused, not guessed.
+    assert.throws(() => applyPlan(m, a.groups, planOf(a.groups, [[gw, [2, 3]]])), /removes every index/);
+  });
+
+  it("run-time or multi-axis indices freeze the channels, saying why", () => {
+    const g = new TestGraph();
+    const x = g.input([1, 4, 4]);
+    const w = g.weight([4, 6]);
+    const y = g.op("MatMul", [x, w]);
+    g.output(g.op("ScatterND", [y, g.ints([0, 1, 2], [1, 3]), g.op("Slice", [y, g.ints([0]), g.ints([1]), g.ints([1])])]));
+    const a = analyze(g.model());
+    assert.match(groupOf(a.groups, w).frozen?.reason ?? "", /scatters with run-time or multi-axis indices/);
   });
 });
 
