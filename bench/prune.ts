@@ -54,12 +54,15 @@ interface Pruned {
   macs: number;
   params: number;
   pruneMs: number;
+  /** CPU time of the same stages (this process, all threads): what load from other processes does not inflate. */
+  pruneCpuMs: number;
   writeMs: number;
   stages: { analysis: number; select: number; apply: number };
 }
 
 async function pruneResnet(file: string, dir: string, roundTo?: number): Promise<Pruned & { macs0: number; params0: number }> {
   const a = await analyzeModel(file);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const ga = findGroups(a.graph, a.shapes, { metrics: a.metrics });
   const t1 = performance.now();
@@ -67,6 +70,7 @@ async function pruneResnet(file: string, dir: string, roundTo?: number): Promise
   const t2 = performance.now();
   const r = applyPlanDetailed(a.model, ga, plan);
   const t3 = performance.now();
+  const pruneCpuMs = cpuMs(process.cpuUsage(c0));
   const out = path.join(dir, `resnet50-${roundTo ?? 1}.onnx`);
   saveModel(r.model, out, { externalData: { kind: "internal" } });
   const t4 = performance.now();
@@ -79,6 +83,7 @@ async function pruneResnet(file: string, dir: string, roundTo?: number): Promise
     macs0: a.metrics.macs,
     params0: a.metrics.params,
     pruneMs: t3 - t0,
+    pruneCpuMs,
     writeMs: t4 - t3,
     stages: { analysis: t1 - t0, select: t2 - t1, apply: t3 - t2 },
   };
@@ -127,7 +132,7 @@ async function main() {
     const rows = [
       ["measure", "value", "goal", "verdict", "notes"],
       ["swin_t group analysis (wall, median)", s(sw.wall), "≤ 1 s", sw.wall <= 1000 ? "ok" : "MISS", `CPU ${s(sw.cpu)}; ${REPEATS} runs after a warm-up`],
-      ["resnet50 prune at 50% (analysis+select+apply)", s(p1.pruneMs), "≤ 3 s", p1.pruneMs <= 3000 ? "ok" : "MISS", `+ write ${s(p1.writeMs)}`],
+      ["resnet50 prune at 50% (analysis+select+apply)", s(p1.pruneMs), "≤ 3 s", p1.pruneMs <= 3000 ? "ok" : "MISS", `CPU ${s(p1.pruneCpuMs)}; + write ${s(p1.writeMs)}; first run in the process (cold JIT)`],
       ["resnet50 50%: latency gain ÷ MACs gain", (g1.lat / g1.macs).toFixed(2), "≥ 0.8", g1.lat / g1.macs >= 0.8 ? "ok" : "MISS", `latency ${l0!.toFixed(1)} → ${l1!.toFixed(1)} ms (${g1.lat.toFixed(2)}×), MACs ${g1.macs.toFixed(2)}×`],
       ["resnet50 50% round-to 8: latency gain ÷ MACs gain", (g8.lat / g8.macs).toFixed(2), "≥ 0.8", g8.lat / g8.macs >= 0.8 ? "ok" : "MISS", `latency ${l0!.toFixed(1)} → ${l8!.toFixed(1)} ms (${g8.lat.toFixed(2)}×), MACs ${g8.macs.toFixed(2)}×`],
     ];

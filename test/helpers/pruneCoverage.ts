@@ -115,6 +115,24 @@ export function coverageTable(rows: CoverageRow[]): string {
   return lines.join("\n");
 }
 
+/** The same table in Markdown (docs/pruning.md), one line per model, the verdict's reason in full. */
+export function coverageMarkdown(rows: CoverageRow[]): string {
+  const lines = [
+    "| model | nodes | groups | prunable | frozen ch | params before → after | MACs before → after | valid | s |",
+    "|---|--:|--:|--:|--:|--:|--:|---|--:|",
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.model} | ${r.nodes} | ${r.groups} | ${r.prunableGroups} | ${r.frozenChannels} | ${h(r.params[0])} → ${h(r.params[1])} | ` +
+        `${h(r.macs[0])} → ${h(r.macs[1])} | ${r.valid ? "yes" : `**NO**: ${(r.problem ?? "").replace(/\|/g, "\\|")}`} | ${r.seconds.toFixed(1)} |`,
+    );
+  const exportFailed = rows.filter((r) => r.problem?.startsWith("export failed in torch"));
+  const covered = rows.filter((r) => !exportFailed.includes(r));
+  lines.push("", `${covered.filter((r) => r.valid).length} of ${covered.length} exported models pruned to a valid model with the right output shape.`);
+  if (exportFailed.length) lines.push(`${exportFailed.length} not exported by torch (not counted): ${exportFailed.map((r) => r.model).join(", ")}.`);
+  return lines.join("\n");
+}
+
 function uncachedWeights(model: Model, graph: Graph): Weights {
   return (name) => {
     const t = graph.weight(name);

@@ -2,7 +2,7 @@
  * Pruning coverage on every torchvision image classifier exported at opset 13 (BatchNorm kept and
  * folded): 50% of the channels of every prunable group, written, run in onnxruntime, checked with
  * onnx.checker, output shape compared with torch's. Prints the table; writes it to
- * test/artifacts/prune-coverage.{md,json}. Run: `npm run test:prune-coverage` (hours on 2 cores; filter
+ * test/artifacts/prune-coverage.{txt,md,json}. Run: `npm run test:prune-coverage` (hours on 2 cores; filter
  * with PRUNE_COVERAGE_ARCHS=resnet18,swin_t and PRUNE_COVERAGE_VARIANTS=op13-bn; PRUNE_COVERAGE_MERGE=1 merges
  * the rows into the previous table, PRUNE_COVERAGE_NEW=1 runs only models not in it).
  */
@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { torchvisionDir, torchvisionManifest, type ExportEntry } from "../../fixtures/paths.ts";
-import { coverageTable, coverModel, type CoverageRow } from "../../helpers/pruneCoverage.ts";
+import { coverageMarkdown, coverageTable, coverModel, type CoverageRow } from "../../helpers/pruneCoverage.ts";
 
 const variants = (process.env.PRUNE_COVERAGE_VARIANTS ?? "op13-bn,op13-fold").split(",");
 const archs = process.env.PRUNE_COVERAGE_ARCHS?.split(",");
@@ -40,7 +40,8 @@ describe(`pruning coverage: torchvision at opset 13, ${ratio * 100}% of channels
     console.log(`\n${table}\n`);
     const dir = path.resolve("test/artifacts");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "prune-coverage.md"), table + "\n");
+    fs.writeFileSync(path.join(dir, "prune-coverage.txt"), table + "\n");
+    fs.writeFileSync(path.join(dir, "prune-coverage.md"), coverageMarkdown(rows) + "\n");
     fs.writeFileSync(path.join(dir, "prune-coverage.json"), JSON.stringify(rows, null, 1) + "\n");
   });
   if (!entries.length) it("has torchvision exports to cover (run `npm run fixtures`)", () => assert.fail(`no exports in ${torchvisionDir()}`));
