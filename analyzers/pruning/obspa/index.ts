@@ -31,7 +31,11 @@ export function hessianSpec(opts: ObspaOptions): HessianSpec {
     spec.seed = opts.seed ?? 1;
     spec.samples = opts.samples ?? 64;
   }
-  if (opts.source === "calibration") spec.samples = opts.feeds?.samples;
+  if (opts.source === "calibration") {
+    // The seed picks the rows subsampled from the activations.
+    spec.seed = opts.seed ?? 1;
+    spec.samples = opts.feeds?.samples;
+  }
   if (opts.sequential) spec.sequential = true;
   return spec;
 }
@@ -166,11 +170,20 @@ export async function obspaPlan(
 /**
  * The compensation of a saved OBSPA plan, recomputed from its record (source, seed, samples, damping,
  * sequential). Calibration plans need the same folder (the plan keeps its path; `calib` overrides it).
+ * Options given as undefined do not override the record.
  */
-export async function obspaCompensatorForPlan(model: Model, graph: Graph, analysis: GroupAnalysis, plan: Plan, o: Partial<ObspaJobOptions> = {}): Promise<Compensator> {
+export async function obspaCompensatorForPlan(
+  model: Model,
+  graph: Graph,
+  analysis: GroupAnalysis,
+  plan: Plan,
+  o: Partial<ObspaJobOptions> = {},
+): Promise<{ compensate: Compensator; compensation: CompensationResult }> {
   const base = optionsFromPlan(plan);
-  const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...o };
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ObspaJobOptions>;
+  const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...given };
   const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation };
   const session = new ObspaSession(model, graph, analysis.groups, opts);
-  return compensator(await session.compensation(plannedUnits(analysis, plan)));
+  const compensation = await session.compensation(plannedUnits(analysis, plan));
+  return { compensate: compensator(compensation), compensation };
 }

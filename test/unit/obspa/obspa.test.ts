@@ -109,7 +109,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     assert.equal(plan.criterion, "obspa");
     assert.deepEqual(plan.hessian, { source: "bn", damping: 0.01 });
     const saved = JSON.parse(JSON.stringify(plan));
-    const again = await obspaCompensatorForPlan(model, graph, analysis, saved);
+    const { compensate: again } = await obspaCompensatorForPlan(model, graph, analysis, saved);
     const a = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, plan, { compensate }).proto);
     const b = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, saved, { compensate: again }).proto);
     assert.ok(Buffer.from(a).equals(Buffer.from(b)), "same pruned bytes");
