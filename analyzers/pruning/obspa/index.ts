@@ -76,7 +76,7 @@ export function recordObspa(plan: Plan, opts: ObspaOptions): Plan {
     ...plan,
     criterion: "obspa",
     hessian: hessianSpec(opts),
-    compensation: { method: "obs", bias: opts.biasCompensation !== false, sequential: !!opts.sequential },
+    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection !== false, sequential: !!opts.sequential },
   };
 }
 
@@ -106,7 +106,7 @@ export function compensator(result: CompensationResult): Compensator {
 export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): ObspaOptions {
   const h = plan.hessian;
   if (!h) throw new Error("the plan records no Hessian source (it was not made by OBSPA)");
-  const comp = plan.compensation as { bias?: boolean; sequential?: boolean } | undefined;
+  const comp = plan.compensation as { bias?: boolean; variance?: boolean; sequential?: boolean } | undefined;
   return {
     source: h.source,
     seed: h.seed,
@@ -114,6 +114,8 @@ export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): 
     lambda: h.damping,
     sequential: h.sequential ?? comp?.sequential,
     biasCompensation: comp?.bias ?? true,
+    // Plans written before the variance correction existed are reproduced without it.
+    varianceCorrection: comp?.variance ?? false,
     ...extra,
   };
 }
@@ -182,7 +184,7 @@ export async function obspaCompensatorForPlan(
   const base = optionsFromPlan(plan);
   const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ObspaJobOptions>;
   const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...given };
-  const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation };
+  const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation, varianceCorrection: base.varianceCorrection };
   const session = new ObspaSession(model, graph, analysis.groups, opts);
   const compensation = await session.compensation(plannedUnits(analysis, plan));
   return { compensate: compensator(compensation), compensation };
