@@ -12,7 +12,7 @@ import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "../types.ts"
 import { selectPlan, type SelectSettings } from "../criteria/select.ts";
 import { ScalpelError } from "../../onnx/errors.ts";
 import { calibrationFeeds, type ImagePreprocess } from "./calibration.ts";
-import { ObspaSession, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
+import { ObspaSession, varianceCorrectionDefault, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
 
 export { ObspaSession, type ObspaOptions, type ObspaScores, type CompensationResult, type HessianSource, type LayerReport } from "./obspa.ts";
 export { syntheticFeeds, arrayFeeds, type FeedSource, type Feeds } from "./feeds.ts";
@@ -76,7 +76,7 @@ export function recordObspa(plan: Plan, opts: ObspaOptions): Plan {
     ...plan,
     criterion: "obspa",
     hessian: hessianSpec(opts),
-    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection !== false, sequential: !!opts.sequential },
+    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection ?? varianceCorrectionDefault(opts.source), sequential: !!opts.sequential },
   };
 }
 

@@ -48,8 +48,9 @@ export interface ObspaOptions {
   /**
    * Restore each compensated layer's output variance (per channel, as its Hessian predicts it before and after)
    * through the running variance of the BatchNormalization that alone reads it, so the layers after it see
-   * the activation scale they were trained on (default true; chosen on held-out training images, see
-   * bench/obspa-tune.ts). Plans record it; plans without the record are reproduced without it.
+   * the activation scale they were trained on (default: on, except for the identity source, whose white-input
+   * guess of the variance made it worse; both chosen on held-out training images, see bench/obspa-tune.ts).
+   * Plans record it; plans without the record are reproduced without it.
    */
   varianceCorrection?: boolean;
   /** BN-moments source: also use moments propagated from N(0, 1) graph inputs where no BatchNorm precedes (default false: identity there). */
@@ -120,6 +121,7 @@ export class ObspaSession {
   private readonly reports = new Map<string, LayerReport>();
   private readonly weights = new Map<string, Float64Array[]>();
   private shapes: ShapeMap | undefined;
+  private readonly beforeEnergies = new Map<string, Float64Array[]>();
 
   constructor(
     readonly model: Model,
@@ -129,7 +131,7 @@ export class ObspaSession {
   ) {
     // Options given as undefined take the defaults.
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ObspaOptions;
-    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, varianceCorrection: true, producerWeight: 0, exactMaxColumns: 576, ...given };
+    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, varianceCorrection: varianceCorrectionDefault(opts.source), producerWeight: 0, exactMaxColumns: 576, ...given };
     if (opts.source === "calibration" && !opts.feeds) throw new Error("OBSPA: the calibration source needs calibration data (feeds)");
     if (!(this.opts.lambda >= 0)) throw new RangeError(`OBSPA damping must be ≥ 0, got ${this.opts.lambda}`);
     if (!(this.opts.exactMaxColumns >= 0)) throw new RangeError(`exactMaxColumns must be ≥ 0, got ${this.opts.exactMaxColumns}`);
@@ -325,7 +327,8 @@ export class ObspaSession {
    * from the original model. Sequential: consumers in waves, each wave's Hessians collected on the model
    * with every earlier wave's compensation (and removals) applied.
    */
-  async compensation(removed: ReadonlyMap<number, readonly number[]>): Promise<CompensationResult> {
+  async compensation(removed: ReadonlyMap<number, readonly number[]>, override: { varianceCorrection?: boolean } = {}): Promise<CompensationResult> {
+    const varianceCorrection = override.varianceCorrection ?? this.opts.varianceCorrection;
     // Removed input channels of every consumer layer, over all groups.
     const perLayer = new Map<WeightLayer, Set<number>>();
     for (const group of this.groups) {
@@ -385,11 +388,15 @@ export class ObspaSession {
           const note = this.absorbBias(layer, delta, tensors);
           if (note) notes.push(note);
         }
-        if (this.opts.varianceCorrection) {
+        if (varianceCorrection) {
           const ratio = new Float64Array(layer.outChannels);
           const orig = this.matrices(layer);
+          // The original rows' energies depend only on the Hessian: kept for later compensations (one-shot).
+          const key = `${layer.node.name}:${hessians === this.hessians ? "original" : "sequential"}`;
+          const befores = (!sequential && this.beforeEnergies.get(key)) || (await Promise.all(orig.map((w, g) => hs[g]!.rowEnergy(w, rows))));
+          if (!sequential) this.beforeEnergies.set(key, befores);
           for (let g = 0; g < mats.length; g++) {
-            const before = await hs[g]!.rowEnergy(orig[g]!, rows), after = await hs[g]!.rowEnergy(mats[g]!.weight, rows);
+            const before = befores[g]!, after = await hs[g]!.rowEnergy(mats[g]!.weight, rows);
             for (let r = 0; r < rows; r++) ratio[g * rows + r] = before[r]! > 0 ? after[r]! / before[r]! : 1;
           }
           const note = this.absorbVariance(layer, ratio, tensors);
@@ -479,6 +486,11 @@ export class ObspaSession {
     }
     return waves;
   }
+}
+
+/** Whether the variance correction is on when not set: every source that knows activation statistics. */
+export function varianceCorrectionDefault(source: HessianSource): boolean {
+  return source !== "identity";
 }
 
 /** A shallow copy of the model with some initializers replaced. */
