@@ -85,6 +85,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
     } catch (e) {
       throw new ScalpelError(opts.planFile, `is not a readable plan file (${(e as Error).message})`);
     }
+    if (opts.hessian && !plan.hessian) throw new ScalpelError(opts.planFile, "was not made by OBSPA (it records no Hessian source); --hessian does not apply");
     if (plan.hessian) {
       // An OBSPA plan: recompute its compensation from the record (same source, seed, samples → same bytes).
       if (opts.hessian && opts.hessian !== plan.hessian.source)

@@ -193,6 +193,9 @@ describe("OBSPA in the prune job and the CLI", function () {
       [["--criterion", "obspa", "--calib", bad], /--calib DIR applies to --hessian calibration/],
       [["--criterion", "obspa", "--hessian", "calibration", "--calib", bad, "--calib-mean", "0.5"], /go together/],
     ];
+    const l1Plan = path.join(dir, "l1.json");
+    assert.equal((await cli("prune", MODEL, "--ratio", "0.3", "--out", path.join(dir, "l1.onnx"), "--save-plan", l1Plan, "--no-latency")).code, 0);
+    cases.push([["--plan", l1Plan, "--hessian", "bn"], /l1\.json: was not made by OBSPA/]);
     for (const [args, re] of cases) {
       const r = await cli("prune", MODEL, ...o, ...args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
