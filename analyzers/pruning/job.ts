@@ -31,6 +31,8 @@ export interface PruneJobOptions extends SelectSettings {
   samples?: number;
   /** OBSPA: compensate front to back, Hessians recollected on the compensated prefix. */
   sequential?: boolean;
+  /** OBSPA: restore BatchNorm output variances after compensation (default on, except for the identity source). */
+  varianceCorrection?: boolean;
   /** Cancels OBSPA between batches and layers. */
   signal?: AbortSignal;
   seed?: number;
@@ -107,6 +109,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
       image: opts.image,
       samples: opts.samples,
       sequential: opts.sequential,
+      varianceCorrection: opts.varianceCorrection,
       seed: opts.seed,
       threads: opts.threads,
       onProgress: obspaProgress,

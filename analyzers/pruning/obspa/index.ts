@@ -131,6 +131,8 @@ export interface ObspaJobOptions {
   /** Synthetic samples, or the most calibration samples to read. */
   samples?: number;
   sequential?: boolean;
+  /** Restore BatchNorm output variances after compensation (default: on except for the identity source). */
+  varianceCorrection?: boolean;
   seed?: number;
   lambda?: number;
   threads?: number;
@@ -145,6 +147,7 @@ function sessionOptions(graph: Graph, o: ObspaJobOptions): ObspaOptions {
     samples: o.hessian === "synthetic" ? o.samples : undefined,
     feeds: o.hessian === "calibration" ? calibrationFeeds(graph, o.calib!, { samples: o.samples, image: o.image }) : undefined,
     sequential: o.sequential,
+    varianceCorrection: o.varianceCorrection,
     seed: o.seed,
     lambda: o.lambda,
     threads: o.threads,

@@ -164,6 +164,15 @@ describe("OBSPA in the prune job and the CLI", function () {
       await runPruneJob(MODEL, { out: again, planFile: savePlan, ratio: 0, latency: false });
       assert.ok(fs.readFileSync(again).equals(fs.readFileSync(out)), `${hessian}: same bytes from the plan`);
     }
+    // Without the variance correction: recorded in the plan, other bytes, reproduced from the plan.
+    const plainOut = path.join(dir, "bn-plain.onnx"), plainPlan = path.join(dir, "bn-plain.json");
+    const r = await cli("prune", MODEL, "--criterion", "obspa", "--hessian", "bn", "--no-variance-correction", "--ratio", "0.3", "--out", plainOut, "--save-plan", plainPlan, "--no-latency");
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(fs.readFileSync(plainPlan, "utf8")) as Plan).compensation?.variance, false);
+    assert.equal((JSON.parse(fs.readFileSync(path.join(dir, "bn.json"), "utf8")) as Plan).compensation?.variance, true);
+    assert.ok(!fs.readFileSync(plainOut).equals(fs.readFileSync(path.join(dir, "bn.onnx"))), "the correction changes the BatchNorms");
+    await runPruneJob(MODEL, { out: path.join(dir, "bn-plain-again.onnx"), planFile: plainPlan, ratio: 0, latency: false });
+    assert.ok(fs.readFileSync(path.join(dir, "bn-plain-again.onnx")).equals(fs.readFileSync(plainOut)));
     const ac = new AbortController();
     ac.abort(new Error("cancelled by the user"));
     await assert.rejects(runPruneJob(MODEL, { out: path.join(dir, "never.onnx"), criterion: "obspa", ratio: 0.3, signal: ac.signal }), /cancelled by the user/);
