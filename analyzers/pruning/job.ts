@@ -61,7 +61,7 @@ export interface PruneJobReport {
   verify: VerifyReport;
   baseline?: { criterion: "random"; relativeError: number; params: number; macs: number };
   /** OBSPA runs: the Hessian record (as in the plan) and what the compensation did. */
-  obspa?: { hessian: HessianSpec; compensated: number; notes: string[] };
+  obspa?: { hessian: HessianSpec; compensated: number; varianceCorrection: boolean; notes: string[] };
   seconds: { analyse: number; select: number; apply: number; write: number; verify: number };
 }
 
@@ -98,7 +98,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
       if (opts.image) o.image = opts.image;
       const r = await obspaCompensatorForPlan(a.model, a.graph, analysis, plan, o);
       compensate = r.compensate;
-      obspa = { hessian: plan.hessian, compensated: r.compensation.compensated.length, notes: r.compensation.notes };
+      obspa = { hessian: plan.hessian, compensated: r.compensation.compensated.length, varianceCorrection: plan.compensation?.variance === true, notes: r.compensation.notes };
     }
   } else if (criterion === "obspa") {
     const hessian = opts.hessian ?? "synthetic";
@@ -117,7 +117,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
     });
     plan = r.plan;
     compensate = r.compensate;
-    obspa = { hessian: r.plan.hessian!, compensated: r.compensation.compensated.length, notes: r.compensation.notes };
+    obspa = { hessian: r.plan.hessian!, compensated: r.compensation.compensated.length, varianceCorrection: r.plan.compensation?.variance === true, notes: r.compensation.notes };
   } else {
     if (!(CRITERIA as readonly string[]).includes(criterion))
       throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${[...CRITERIA, "obspa"].join(", ")})`);

@@ -43,7 +43,10 @@ export function formatPrune(r: PruneJobReport): string {
   if (r.obspa) {
     const h = r.obspa.hessian;
     const rec = [`Hessian ${h.source}`, h.samples !== undefined ? `${h.samples} samples` : "", h.seed !== undefined ? `seed ${h.seed}` : "", h.sequential ? "sequential" : "", h.calib ? `from ${h.calib}` : ""];
-    lines.push(`OBSPA: ${rec.filter(Boolean).join(", ")}; ${r.obspa.compensated} layer${r.obspa.compensated === 1 ? "" : "s"} compensated`);
+    lines.push(
+      `OBSPA: ${rec.filter(Boolean).join(", ")}; ${r.obspa.compensated} layer${r.obspa.compensated === 1 ? "" : "s"} compensated` +
+        (r.obspa.varianceCorrection ? ", BatchNorm variances restored (scale kept, so the L2 fidelity below reads higher; --no-variance-correction for the least-squares optimum)" : ""),
+    );
     for (const n of r.obspa.notes) lines.push(`  note: ${n}`);
   }
   lines.push("");
