@@ -190,6 +190,20 @@ async function resnetBench(): Promise<void> {
     plain.push(relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) }))).toFixed(3));
   }
   rows.push(["  same, no variance correction", ...plain]);
+  // BN-moments: no forward pass; the channels' covariance propagated in closed form.
+  const tb = performance.now();
+  const bnScored = await scoreObspa(model, graph, analysis, { source: "bn" });
+  const bnScoreSeconds = (performance.now() - tb) / 1000;
+  const bnErrs: string[] = [], bnPlain: string[] = [];
+  for (const ratio of [0.3, 0.5]) {
+    const plan = selectPlanDetailed(analysis, bnScored.scores, { ratio }).plan;
+    for (const [out, varianceCorrection] of [[bnErrs, true], [bnPlain, false]] as const) {
+      const comp = await bnScored.session.compensation(plannedUnits(analysis, plan), { varianceCorrection });
+      out.push(relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) }))).toFixed(3));
+    }
+  }
+  rows.push([`OBSPA-BN-moments (scores ${bnScoreSeconds.toFixed(1)} s)`, ...bnErrs]);
+  rows.push(["  same, no variance correction", ...bnPlain]);
   console.log(`\n`);
   printTable(rows);
   const t = session.timing;

@@ -10,6 +10,7 @@
 import { attrFloat, attrInt, attrInts } from "../../graph/attrs.ts";
 import type { Graph, Node } from "../../graph/graph.ts";
 import { readTensor, toFloat64 } from "../../onnx/tensor.ts";
+import { matmulFast } from "./gram.ts";
 import { DenseHessian, DiagonalHessian, KroneckerHessian, type LayerHessian } from "./hessian.ts";
 import { groupColumns, splitWeight, biasValues, storedWeight, type WeightLayer } from "./layers.ts";
 import type { DampingOptions } from "./linalg.ts";
@@ -187,6 +188,31 @@ export interface MomentOptions {
   maxCovarianceChannels?: number;
 }
 
+/**
+ * Σ_t W_t·Cov·W_tᵀ for each conv group (block diagonal over groups), as two float64 products through
+ * onnxruntime: B = [W_t]_t·Cov, then B (rearranged to the weight's column order) · Wᵀ.
+ */
+async function convCovariance(mats: Float64Array[], rows: number, cg: number, T: number, cov: Float64Array, cin: number, C: number): Promise<Float64Array> {
+  const out = new Float64Array(C * C);
+  const d = cg * T;
+  for (let g = 0; g < mats.length; g++) {
+    const w = mats[g]!;
+    const block = new Float64Array(cg * cg);
+    for (let i = 0; i < cg; i++) block.set(cov.subarray((g * cg + i) * cin + g * cg, (g * cg + i) * cin + g * cg + cg), i * cg);
+    const ws = new Float64Array(rows * T * cg);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cg; c++) for (let t = 0; t < T; t++) ws[(r * T + t) * cg + c] = w[(r * cg + c) * T + t]!;
+    const b = await matmulFast(ws, block, rows * T, cg, cg);
+    const bp = new Float64Array(rows * d);
+    for (let r = 0; r < rows; r++) for (let t = 0; t < T; t++) for (let c = 0; c < cg; c++) bp[r * d + c * T + t] = b[(r * T + t) * cg + c]!;
+    const wt = new Float64Array(d * rows);
+    for (let q = 0; q < rows; q++) for (let j = 0; j < d; j++) wt[j * rows + q] = w[q * d + j]!;
+    const y = await matmulFast(bp, wt, rows, d, rows);
+    for (let r = 0; r < rows; r++)
+      for (let q = 0; q < rows; q++) out[(g * rows + r) * C + g * rows + q] = 0.5 * (y[r * rows + q]! + y[q * rows + r]!);
+  }
+  return out;
+}
+
 /** The covariance with new per-channel variances and the same correlations (undefined stays undefined). */
 function withVariances(cov: Float64Array | undefined, oldVar: Float64Array, newVar: Float64Array): Float64Array | undefined {
   if (!cov) return undefined;
@@ -225,7 +251,7 @@ function reluCovariance(x: Moments, mean: Float64Array, variance: Float64Array):
  * Moments of every activation the rules can follow, by value name. Values reached through an operator
  * without a rule get no entry, and neither does anything computed from them.
  */
-export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, WeightLayer>, opts: MomentOptions = {}): Map<string, Moments> {
+export async function propagateMoments(graph: Graph, layers: ReadonlyMap<string, WeightLayer>, opts: MomentOptions = {}): Promise<Map<string, Moments>> {
   const out = new Map<string, Moments>();
   const followCov = (c: number) => opts.covariance !== false && c <= (opts.maxCovarianceChannels ?? 2048);
   const channelsOf = (name: string): number | undefined => {
@@ -277,30 +303,8 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
       // Positions independent, channels not: Cov(y) = Σ_t W_t·Cov(x)·W_tᵀ per conv group.
       let covariance: Float64Array | undefined;
       if (x.covariance && followCov(layer.outChannels)) {
-        const C = layer.outChannels, cin = layer.inChannels;
-        covariance = new Float64Array(C * C);
-        const a = new Float64Array(rows * cg);
-        mats.forEach((w, g) => {
-          for (let t = 0; t < T; t++) {
-            // a = W_t · Cov(x)_gg  (rows × cg)
-            a.fill(0);
-            for (let r = 0; r < rows; r++)
-              for (let c = 0; c < cg; c++) {
-                const wv = w[(r * cg + c) * T + t]!;
-                if (wv === 0) continue;
-                const src = (g * cg + c) * cin + g * cg;
-                for (let k = 0; k < cg; k++) a[r * cg + k] += wv * x.covariance![src + k]!;
-              }
-            for (let r = 0; r < rows; r++)
-              for (let q = r; q < rows; q++) {
-                let s2 = 0;
-                for (let k = 0; k < cg; k++) s2 += a[r * cg + k]! * w[(q * cg + k) * T + t]!;
-                covariance![(g * rows + r) * C + g * rows + q] += s2;
-              }
-          }
-        });
-        for (let r = 0; r < C; r++) for (let q = r + 1; q < C; q++) covariance[q * C + r] = covariance[r * C + q]!;
-        for (let r = 0; r < C; r++) variance[r] = covariance[r * C + r]!;
+        covariance = await convCovariance(mats, rows, cg, T, x.covariance, layer.inChannels, layer.outChannels);
+        for (let r = 0; r < layer.outChannels; r++) variance[r] = covariance[r * layer.outChannels + r]!;
       }
       set({ mean, variance, covariance, origin: x.origin });
       continue;

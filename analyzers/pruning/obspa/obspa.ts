@@ -221,7 +221,7 @@ export class ObspaSession {
     }
     if (this.opts.source === "bn") {
       const t0 = performance.now();
-      const moments = propagateMoments(this.graph, this.layers, { covariance: this.opts.momentCovariance !== false });
+      const moments = await propagateMoments(this.graph, this.layers, { covariance: this.opts.momentCovariance !== false });
       for (const l of layers) {
         // Moments that descend from no BatchNorm (a folded model, or the layer reading the graph input) are a
         // guess from N(0, 1) inputs, not statistics of the data: such layers get the identity (magnitude).

@@ -159,7 +159,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     await s.release();
   });
 
-  it("closed-form moments: rectified Gaussian against quadrature and Monte Carlo; BN resets", () => {
+  it("closed-form moments: rectified Gaussian against quadrature and Monte Carlo; BN resets", async () => {
     const g = gaussianRandom(9);
     for (const [mu, v] of [[0, 1], [0.7, 2], [-1.5, 0.5]] as const) {
       const [m1, var1] = reluMoments(mu, v);
@@ -182,7 +182,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
       assert.ok(Math.abs(q1 - t1 / n) < 0.01 && Math.abs(q2 - (t2 / n - (t1 / n) ** 2)) < 0.01, `tanh moments for N(${mu}, ${v})`);
     }
     // In the BN model, the value after the first BN + ReLU has the rectified moments of N(β, γ²·var/(var+ε)).
-    const moments = propagateMoments(graph, weightLayers(graph));
+    const moments = await propagateMoments(graph, weightLayers(graph));
     const bn = graph.nodes.find((n) => n.opType === "BatchNormalization")!;
     const relu = graph.consumers(bn.outputs[0]!)[0]!.node;
     assert.equal(relu.opType, "Relu");
@@ -209,7 +209,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     }
     // The first 3×3 conv reading a BN → ReLU output: Cov(y) = Σ_t W_t·Cov(x)·W_tᵀ for positions drawn independently.
     const layers = weightLayers(graph);
-    const moments = propagateMoments(graph, layers);
+    const moments = await propagateMoments(graph, layers);
     const layer = [...layers.values()].find((l) => l.taps === 9 && l.groups === 1 && moments.get(l.input)?.origin === "bn")!;
     const x = moments.get(layer.input)!, y = moments.get(layer.output)!;
     assert.ok(x.covariance && y.covariance, "covariances followed");
