@@ -180,6 +180,7 @@ async function resnetBench(): Promise<void> {
     if (ratio === 0.5) cpu = process.cpuUsage(cpu0);
     errs.push(relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) }))).toFixed(3));
   }
+  const split = { ...session.timing };
   rows.push(["OBSPA-synthetic (16 samples)", ...errs]);
   // The variance correction restores each BatchNorm's output scale, which the least-squares fidelity measured
   // here penalises (the optimum of ‖W·X − Ŵ·X‖² is a projection): the same plans without it, for comparison.
@@ -206,7 +207,7 @@ async function resnetBench(): Promise<void> {
   rows.push(["  same, no variance correction", ...bnPlain]);
   console.log(`\n`);
   printTable(rows);
-  const t = session.timing;
+  const t = split;
   const total = scoreSeconds + compSeconds;
   console.log(
     `\nOBSPA-synthetic on ResNet-18 (${threads} CPUs): scores ${scoreSeconds.toFixed(1)} s + compensation at 50% ${compSeconds.toFixed(1)} s = ${total.toFixed(1)} s ` +
