@@ -78,9 +78,9 @@ export class ExplorerSession implements ExplorerApi {
     return [...this.overlays.values()].map((o) => o.info);
   }
 
-  model(): ModelInfo {
+  model(p: { withRoot?: boolean } = {}): ModelInfo {
     const { info, groups } = this.index;
-    return {
+    const m: ModelInfo = {
       name: info.name,
       producer: info.producer,
       irVersion: info.irVersion,
@@ -98,6 +98,8 @@ export class ExplorerSession implements ExplorerApi {
       overlays: this.overlayInfos(),
       stats: !!this.stats,
     };
+    if (p.withRoot) m.rootView = this.group({ id: m.root });
+    return m;
   }
 
   // ---- group views --------------------------------------------------------------------------

@@ -364,6 +364,8 @@ export interface ModelInfo {
   overlays: OverlayInfo[];
   /** True when tensorStats works (weights readable by the host). */
   stats: boolean;
+  /** The root group's view, when asked for with `withRoot` (saves the first paint a round trip). */
+  rootView?: GroupView;
 }
 
 /**
@@ -371,7 +373,7 @@ export interface ModelInfo {
  * returns JSON (or a promise of it). Errors are thrown as Error (ScalpelError) and travel as messages.
  */
 export interface ExplorerApi {
-  model(p: Record<string, never>): ModelInfo;
+  model(p: { withRoot?: boolean }): ModelInfo;
   group(p: { id: ItemId }): GroupView;
   node(p: { id: ItemId }): NodeDetails;
   tensorStats(p: { name: string; bins?: number }): TensorStats | Promise<TensorStats>;

@@ -4,7 +4,7 @@
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
 import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
-import { formatCount } from "../../analyzers/explorer/format.ts";
+import { formatCount, formatInt } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
@@ -32,6 +32,9 @@ interface SavedState {
   /** ELK layouts of the top level and the expanded groups (keys include the box sizes). */
   layouts?: GroupLayout[];
 }
+
+/** How long an expansion may wait for ELK before it draws the quick layout (the goal is 150 ms in all). */
+const EXPAND_WAIT_MS = 50;
 
 /** Saved layouts are capped so the state stays small (VS Code serialises it on every change). */
 const MAX_SAVED_POINTS = 200_000;
@@ -124,16 +127,23 @@ export class ExplorerApp {
 
   async start(): Promise<void> {
     this.track(1);
-    this.layoutClient.warmUp();
     try {
       performance.mark("scalpel-start");
-      this.model = await this.transport.request("model", {});
+      // The root's view comes with the model: one round trip before the first paint, not two.
+      this.model = await this.transport.request("model", { withRoot: true });
       performance.mark("scalpel-model");
+      if (this.model.rootView) {
+        this.views.set(this.model.root, this.model.rootView);
+        delete this.model.rootView;
+        performance.mark("scalpel-root-view");
+      }
       const saved = this.loadState();
       if (saved?.layouts) this.layoutClient.seed(saved.layouts);
       this.fillOverlaySelect(this.model.overlays, saved?.overlay ?? null);
       this.setStatus();
-      await this.loadGroup(this.model.root, 0, 60);
+      // A saved ELK layout of the top level, or the quick layout: ELK's worker is started only after the
+      // first paint, so that parsing and initialising ELK (1.5 MB) does not compete with it for the CPU.
+      await this.loadGroup(this.model.root, 0, 0);
       performance.mark("scalpel-root-laid-out");
       if (saved?.overlay) await this.applyOverlay(saved.overlay, false);
       this.compose(false);
@@ -143,6 +153,7 @@ export class ExplorerApp {
       this.timings.firstPaint = performance.now();
       performance.mark("scalpel-first-paint");
       this.transport.notify({ type: "painted", ms: Math.round(performance.now()) });
+      this.layoutClient.warmUp();
       if (saved) await this.restore(saved);
       else this.details.showModel(this.model);
       this.transport.notify(READY);
@@ -150,6 +161,7 @@ export class ExplorerApp {
     } catch (e) {
       this.fail(e);
     } finally {
+      this.layoutClient.warmUp();
       this.track(-1);
     }
   }
@@ -213,8 +225,9 @@ export class ExplorerApp {
       this.layouts.set(gid, layout);
       return layout;
     }
-    // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't).
-    const wait = predicted > quickAfterMs * 1.5 ? 0 : quickAfterMs;
+    // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't);
+    // otherwise the quick layout is drawn now and ELK's replaces it, animated, when it arrives.
+    const wait = predicted > quickAfterMs ? 0 : quickAfterMs;
     const first = await Promise.race([elk.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), wait))]);
     if (first) {
       this.layouts.set(gid, first);
@@ -304,7 +317,7 @@ export class ExplorerApp {
     this.track(1);
     try {
       const cachedBefore = this.layouts.has(gid);
-      const layout = await this.loadGroup(gid, 0, 100);
+      const layout = await this.loadGroup(gid, 0, EXPAND_WAIT_MS);
       this.expanded.add(id);
       this.expandOrder.push(id);
       const before = this.scene?.byId.get(id)?.rect;
@@ -439,7 +452,7 @@ export class ExplorerApp {
       const item = this.findItem(a);
       const gid = item && groupOf(item);
       if (!gid) throw new Error(`cannot open '${a}' on the way to '${loc.id}'`);
-      await this.loadGroup(gid, 0, 100);
+      await this.loadGroup(gid, 0, EXPAND_WAIT_MS);
       this.expanded.add(a);
       this.expandOrder.push(a);
       changed = true;
@@ -487,7 +500,8 @@ export class ExplorerApp {
     sel.append(h("vscode-option", { value: "" }, "No overlay"));
     for (const o of list) sel.append(h("vscode-option", { value: o.id, description: o.description }, o.title));
     sel.toggleAttribute("disabled", list.length === 0);
-    sel.value = active ?? "";
+    // The element's value setter re-renders its dropdown: skip it when nothing changes (the first paint).
+    if (list.length || (sel.value || "") !== (active ?? "")) sel.value = active ?? "";
   }
 
   async applyOverlay(id: string | null, redraw = true): Promise<void> {
@@ -738,7 +752,7 @@ export class ExplorerApp {
 
   private setStatus(): void {
     const m = this.model;
-    this.els.status.textContent = `${m.name} · ${m.nodeCount.toLocaleString()} nodes${m.totalNodes > m.nodeCount ? ` (${(m.totalNodes - m.nodeCount).toLocaleString()} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatCount(m.macs)} MACs` : "metrics unavailable"}`;
+    this.els.status.textContent = `${m.name} · ${formatInt(m.nodeCount)} nodes${m.totalNodes > m.nodeCount ? ` (${formatInt(m.totalNodes - m.nodeCount)} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatCount(m.macs)} MACs` : "metrics unavailable"}`;
   }
 
   private showEdgeTip(e: Scene["edges"][number] | null, x: number, y: number): void {
@@ -827,8 +841,12 @@ export class ExplorerApp {
 
   /** Resolves when no request, layout or animation is pending. */
   whenIdle(): Promise<void> {
-    if (this.busy === 0 && this.refining === 0) return nextPaint().then(() => new Promise((r) => setTimeout(r, 260)));
-    return new Promise((r) => this.idleWaiters.push(() => setTimeout(r, 260)));
+    // The renderer may still be creating elements over a few frames (it budgets each frame).
+    const settle = async () => {
+      for (let i = 0; i < 300 && !this.renderer.settled; i++) await nextPaint();
+    };
+    if (this.busy === 0 && this.refining === 0) return nextPaint().then(settle).then(() => new Promise((r) => setTimeout(r, 260)));
+    return new Promise((r) => this.idleWaiters.push(() => void settle().then(() => setTimeout(r, 260))));
   }
 
   getScene(): Scene | undefined {

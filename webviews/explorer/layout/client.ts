@@ -35,9 +35,15 @@ export class LayoutClient {
     private readonly nonce: string | undefined,
   ) {}
 
-  /** Starts the worker and ELK's one-time initialisation while the page fetches its first data. */
+  /** Jobs wait until `warmUp` (called after the first paint): ELK's start-up would slow the first paint down. */
+  private started = false;
+
+  /** Starts the worker and ELK's one-time initialisation (with the first queued job, or a tiny one). */
   warmUp(): void {
-    void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
+    if (this.started) return;
+    this.started = true;
+    if (this.queue.length) this.pump();
+    else void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
   }
 
   /** Puts layouts saved with the webview's state back, so a restored tab needs no ELK run. */
@@ -126,7 +132,7 @@ export class LayoutClient {
   }
 
   private pump(): void {
-    if (this.busy || this.queue.length === 0) return;
+    if (!this.started || this.busy || this.queue.length === 0) return;
     let best = 0;
     for (let i = 1; i < this.queue.length; i++) if (this.queue[i]!.priority < this.queue[best]!.priority) best = i;
     const job = this.queue.splice(best, 1)[0]!;
