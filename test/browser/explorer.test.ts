@@ -14,7 +14,11 @@ import os from "node:os";
 import { ModelProtoSchema } from "onnx-buf";
 import { encodeBytes } from "../../analyzers/onnx/encode.ts";
 import { requireTorchvisionModel } from "../fixtures/paths.ts";
-import { functionAndIfModel, residualGroups } from "../helpers/explorer.ts";
+import { functionAndIfModel } from "../helpers/explorer.ts";
+import { groupsOverlay } from "../../analyzers/explorer/pruningOverlays.ts";
+import { findGroups } from "../../analyzers/pruning/groups/index.ts";
+import { inferShapes } from "../../analyzers/graph/shapes/index.ts";
+import { computeMetrics } from "../../analyzers/graph/metrics.ts";
 import { app, ARTIFACTS, drawnChildren, fitAll, graphOf, idle, launch, open, screenshot, serve, type Opened, type Served } from "./harness.ts";
 
 const rgb = (s: string) => s.replace(/\s+/g, "");
@@ -138,11 +142,18 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     const graph = served.graph;
     const convs = graph.nodes.filter((n) => n.opType === "Conv");
     const values = Object.fromEntries(convs.map((n, i) => [n.name, i / (convs.length - 1)]));
-    const groups = residualGroups(graph);
-    const stage1 = groups.find((g) => g.members.some((m) => m.node === "/layer1/layer1.0/conv2/Conv"))!;
+    // The real dependency groups (the pruning engine), as the extension shows them.
+    const shapes = inferShapes(graph);
+    const dg = groupsOverlay(findGroups(graph, shapes, { metrics: computeMetrics(graph, shapes) }));
+    const outOf = (g: (typeof dg.groups)[number], node: string) => g.members.some((m) => m.node === node && m.role === "out");
+    // The residual stream of stage 1: the stem conv and both blocks' second convs write the same channels.
+    const stage1 = dg.groups.find((g) => outOf(g, "/layer1/layer1.0/conv2/Conv"))!;
+    assert.ok(stage1 && outOf(stage1, "/conv1/Conv") && outOf(stage1, "/layer1/layer1.1/conv2/Conv"), JSON.stringify(stage1?.members));
+    const fcGroup = dg.groups.find((g) => outOf(g, "/fc/Gemm"))!;
+    assert.ok(fcGroup.frozen?.length, "the classifier's outputs reach the graph output: frozen");
     const overlays: OverlayInput[] = [
       { kind: "values", id: "imp", title: "Importance (L1)", values },
-      { kind: "groups", id: "dg", title: "Dependency groups", groups },
+      dg,
       {
         kind: "diff",
         id: "plan",
@@ -174,13 +185,13 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     await screenshot(page, "resnet18-overlay-importance");
 
     // Dependency groups: pick the stage-1 residual group in the legend; every member is highlighted.
-    await app(page, "applyOverlay", "dg");
+    await app(page, "applyOverlay", dg.id);
     for (const l of ["layer1", "layer2"]) await app(page, "toggle", byLabel(root, l).id);
     const layer1 = served.session.group({ id: byLabel(root, "layer1").id });
     for (const b of layer1.items) await app(page, "toggle", b.id);
     await page.click(`.legend li[data-key="${stage1.id}"]`);
     await fitAll(page);
-    const members = served.session.overlayMembers({ overlay: "dg", key: stage1.id });
+    const members = served.session.overlayMembers({ overlay: dg.id, key: stage1.id });
     assert.ok(members.members.length >= 10);
     let checked = 0;
     for (const m of members.members) {
@@ -201,13 +212,15 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     assert.ok(checked >= 10, `only ${checked} members drawn`);
     assert.ok(await page.$eval(`#it-${byLabel(root, "layer1").id}`, (e) => e.classList.contains("hl-container")));
     assert.ok(await page.$eval(`#it-${byLabel(root, "fc").id}`, (e) => e.classList.contains("hl-dim")), "non-members are dimmed");
-    // Frozen channels: the node is marked, and the legend gives the reason.
-    if (stage1.frozen?.length) {
-      const fz = served.session.locate({ name: stage1.frozen[0]!.node! }).shownAs;
-      assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("ov-frozen")));
-      assert.match((await page.textContent(".legend .group-detail"))!, new RegExp(stage1.frozen[0]!.reason));
-    }
     await screenshot(page, "resnet18-overlay-residual-group");
+    // Frozen channels: the classifier's group; its node is marked, and the legend gives the engine's reason.
+    await page.click(`.legend li[data-key="${fcGroup.id}"]`);
+    await idle(page);
+    const fz = served.session.locate({ name: "/fc/Gemm" }).shownAs;
+    assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("ov-frozen")));
+    assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("hl-member")));
+    const detail = (await page.textContent(".legend .group-detail"))!;
+    for (const f of fcGroup.frozen!) assert.ok(detail.includes(f.reason), `'${f.reason}' not in the legend: ${detail}`);
 
     // Pruning diff: the changed conv is marked and shows its channels.
     await app(page, "applyOverlay", "plan");
@@ -333,7 +346,9 @@ describe("graph explorer in Chromium: standalone report", function () {
 
   it("renders from one self-contained HTML file: top level, details and embedded weight statistics", async () => {
     const graph = graphOf(requireTorchvisionModel("resnet18"));
-    const html = renderExplorerHtml(graph, [{ kind: "groups", id: "dg", title: "Dependency groups", groups: residualGroups(graph) }]);
+    const shapes = inferShapes(graph);
+    const metrics = computeMetrics(graph, shapes);
+    const html = renderExplorerHtml(graph, [groupsOverlay(findGroups(graph, shapes, { metrics }))], { shapes, metrics });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, "resnet18-report.html");
     fs.writeFileSync(file, html);
