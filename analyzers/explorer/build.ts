@@ -20,10 +20,11 @@ export interface BuildOptions {
   shapes?: ReadonlyMap<string, TensorType>;
   /** Per-node metrics indexed like graph.nodes, e.g. `computeMetrics(graph, shapes)`. */
   metrics?: {
-    perNode: readonly { params: number; macs: number }[];
+    perNode: readonly { params: number; macs: number; macsUnknown?: boolean }[];
     params?: number;
     macs?: number;
     approximate?: boolean;
+    macsUnknown?: number;
   };
   split?: SplitOptions;
   /**
@@ -178,6 +179,7 @@ class IndexBuilder {
         foldedAs: foldable ? "weight" : undefined,
         params: m?.params,
         macs: m?.macs,
+        macsUnknown: m?.macsUnknown || undefined,
         attrs: this.attrs(node.proto),
         meta: meta.length ? meta : undefined,
         module: scope.module,
@@ -253,6 +255,7 @@ class IndexBuilder {
         params: metrics?.params,
         macs: metrics?.macs,
         metricsApproximate: metrics?.approximate,
+        macsUnknown: metrics?.macsUnknown || undefined,
         hierarchy: scoped ? "scopes" : "auto",
         inputs: inputIds,
         outputs: outputIds,
@@ -633,7 +636,7 @@ class IndexBuilder {
       }
       let order = Infinity;
       const ops = opCounts[i]!;
-      let params = 0, macs = 0;
+      let params = 0, macs = 0, unknown = 0;
       for (const id of t.nodes) {
         const n = this.nodes[id]!;
         if (n.folded) {
@@ -647,6 +650,7 @@ class IndexBuilder {
         ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
         params += n.params ?? 0;
         macs += n.macs ?? 0;
+        if (n.macsUnknown) unknown++;
       }
       for (const c of t.groups) {
         const ci = newId.get(c)!;
@@ -655,6 +659,7 @@ class IndexBuilder {
         g.summary.folded += cs.folded;
         params += cs.params ?? 0;
         macs += cs.macs ?? 0;
+        unknown += cs.macsUnknown ?? 0;
         for (const [op, k] of opCounts[ci]!) ops.set(op, (ops.get(op) ?? 0) + k);
         order = Math.min(order, out[ci]!.order);
       }
@@ -665,6 +670,7 @@ class IndexBuilder {
       if (hasMetrics && t.kind !== "function" && t.kind !== "subgraph") {
         g.summary.params = params;
         g.summary.macs = macs;
+        if (unknown) g.summary.macsUnknown = unknown;
       }
     }
     return out;

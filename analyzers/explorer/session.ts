@@ -92,6 +92,7 @@ export class ExplorerSession implements ExplorerApi {
       outputs: info.outputs.map((n) => this.tensorInfo(this.index.nodes[n]!.inputs[0]!)),
       params: info.params,
       macs: info.macs,
+      macsUnknown: info.macsUnknown,
       metricsApproximate: info.metricsApproximate,
       root: groupId(0),
       hierarchy: info.hierarchy,
@@ -228,6 +229,7 @@ export class ExplorerSession implements ExplorerApi {
     };
     if (node.params !== undefined) item.params = node.params;
     if (node.macs !== undefined) item.macs = node.macs;
+    if (node.macsUnknown) item.macsUnknown = true;
     if (node.body !== undefined) item.body = groupId(node.body);
     if (node.body !== undefined) item.className = this.index.groups[node.body]!.className;
     return item;
@@ -270,6 +272,7 @@ export class ExplorerSession implements ExplorerApi {
       metadata: node.meta ?? [],
       params: node.params,
       macs: node.macs,
+      macsUnknown: node.macsUnknown,
       folded: !!node.folded,
       foldedAs: node.foldedAs,
       shownAs: node.folded && node.shownAs !== undefined ? nodeId(node.shownAs) : undefined,

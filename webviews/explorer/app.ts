@@ -4,7 +4,7 @@
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
 import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
-import { formatCount, formatInt } from "../../analyzers/explorer/format.ts";
+import { formatCount, formatInt, formatMacs } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
@@ -752,7 +752,7 @@ export class ExplorerApp {
 
   private setStatus(): void {
     const m = this.model;
-    this.els.status.textContent = `${m.name} · ${formatInt(m.nodeCount)} nodes${m.totalNodes > m.nodeCount ? ` (${formatInt(m.totalNodes - m.nodeCount)} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatCount(m.macs)} MACs` : "metrics unavailable"}`;
+    this.els.status.textContent = `${m.name} · ${formatInt(m.nodeCount)} nodes${m.totalNodes > m.nodeCount ? ` (${formatInt(m.totalNodes - m.nodeCount)} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatMacs(m.macs, m.macsUnknown)} MACs` : "metrics unavailable"}`;
   }
 
   private showEdgeTip(e: Scene["edges"][number] | null, x: number, y: number): void {

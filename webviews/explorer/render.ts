@@ -8,6 +8,7 @@ import type { ItemId } from "../../analyzers/explorer/types.ts";
 import type { Rect } from "./layout/elkGraph.ts";
 import { fit, fitList, GROUP_H, itemText, textWidth } from "./measure.ts";
 import { opCategory } from "./palette.ts";
+import { unknownMacsNote } from "../../analyzers/explorer/format.ts";
 import { HEADER, type Scene, type SceneEdge, type SceneItem } from "./scene.ts";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -411,7 +412,10 @@ export class Renderer {
         t.textContent = fit(text.sub, "sub", Math.max(0, w - 60 - Math.min(w - 48, text.title.length * 7)));
       }
       el("text", { class: "t2", x: 12, y: 36 }, g).textContent = fitList(text.opsParts!, "sub", w - 22);
-      el("text", { class: "t2 stat-line", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
+      const stat = el("text", { class: `t2 stat-line${it.summary?.macsUnknown ? " macs-unknown" : ""}`, x: 12, y: 52 }, g);
+      stat.textContent = fit(text.stats!, "sub", w - 20);
+      // A partial sum is marked ("≥") and says why on hover.
+      if (it.summary?.macsUnknown) el("title", {}, stat).textContent = unknownMacsNote(it.summary.macsUnknown);
       this.toggleGlyph(g, w - 20, 6, false);
     } else {
       const rx = it.kind === "node" ? 4 : h / 2;
@@ -441,7 +445,7 @@ export class Renderer {
     const t = itemText(it);
     const dec = this.decorate(si);
     const extra = dec?.describe ? `, ${dec.describe}` : "";
-    if (it.kind === "group") return `${si.expanded ? "Expanded" : "Collapsed"} group ${t.title}${t.sub ? ` (${t.sub})` : ""}, ${t.ops}, ${t.stats}${extra}`;
+    if (it.kind === "group") return `${si.expanded ? "Expanded" : "Collapsed"} group ${t.title}${t.sub ? ` (${t.sub})` : ""}, ${t.ops}, ${t.stats}${it.summary?.macsUnknown ? `, ${unknownMacsNote(it.summary.macsUnknown)}` : ""}${extra}`;
     if (it.kind === "input") return `Graph input ${t.title} ${t.sub}${extra}`;
     if (it.kind === "output") return `Graph output ${t.title} ${t.sub}${extra}`;
     return `${it.op} node ${it.label !== it.op ? it.label : ""} ${it.detail ? `output ${it.detail}` : ""}${extra}`;

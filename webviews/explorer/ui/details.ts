@@ -3,7 +3,7 @@
  * with statistics fetched on demand), the selected group (summary, op counts), or the model.
  */
 import type { GroupView, ItemId, ModelInfo, NodeDetails, OverlayInfo, OverlayItemValue, TensorInfo, TensorStats } from "../../../analyzers/explorer/types.ts";
-import { formatCount, formatNumber, formatShape } from "../../../analyzers/explorer/format.ts";
+import { formatCount, formatMacs, formatNumber, formatShape, unknownMacsNote } from "../../../analyzers/explorer/format.ts";
 import { clear, h, type Child } from "./dom.ts";
 
 export interface DetailsActions {
@@ -30,7 +30,7 @@ export class DetailsPane {
         ["Groups", m.groupCount],
         ["Hierarchy", m.hierarchy === "scopes" ? "module scopes" : "automatic (no scopes in node names)"],
         ["Parameters", m.params !== undefined ? formatCount(m.params) : "—"],
-        ["MACs", m.macs !== undefined ? `${formatCount(m.macs)}${m.metricsApproximate ? " (approximate)" : ""}` : "—"],
+        ["MACs", m.macs !== undefined ? `${formatMacs(m.macs, m.macsUnknown)}${m.macsUnknown ? ` · ${unknownMacsNote(m.macsUnknown)}` : m.metricsApproximate ? " (approximate)" : ""}` : "—"],
       ]),
       section("Inputs", tensorTable(m.inputs, this.actions, false)),
       section("Outputs", tensorTable(m.outputs, this.actions, false)),
@@ -47,7 +47,7 @@ export class DetailsPane {
         v.module ? ["Module", h("code", {}, v.module)] : null,
         ["Nodes", `${s.nodes}${s.folded ? ` (+${s.folded} folded: weights, shape arithmetic)` : ""}`],
         ["Parameters", s.params !== undefined ? formatCount(s.params) : "—"],
-        ["MACs", s.macs !== undefined ? formatCount(s.macs) : "—"],
+        ["MACs", s.macs !== undefined ? `${formatMacs(s.macs, s.macsUnknown)}${s.macsUnknown ? ` · ${unknownMacsNote(s.macsUnknown)}` : ""}` : "—"],
       ]),
       ov ? overlaySection(ov.info, ov.value, this.actions) : null,
       section("Operators", table(s.ops.slice(0, 40).map(([op, n]) => [op, n]))),
@@ -65,7 +65,7 @@ export class DetailsPane {
         d.classes?.length ? ["Classes", d.classes.join(" › ")] : null,
         d.domain ? ["Domain", d.domain] : null,
         d.params !== undefined ? ["Parameters", formatCount(d.params)] : null,
-        d.macs !== undefined ? ["MACs", formatCount(d.macs)] : null,
+        d.macsUnknown ? ["MACs", unknownMacsNote(true)] : d.macs !== undefined ? ["MACs", formatCount(d.macs)] : null,
         d.folded ? ["Shown in", h("a", { href: "#", onclick: (e: Event) => (e.preventDefault(), d.shownAs && this.actions.reveal(d.shownAs)) }, d.foldedAs === "shape" ? "its consumer (shape arithmetic)" : "its consumer (weight)")] : null,
         d.body ? ["Body", h("a", { href: "#", onclick: (e: Event) => (e.preventDefault(), this.actions.reveal(d.id)) }, "expand to see it")] : null,
       ]),
