@@ -152,6 +152,8 @@ export interface ExplorerEvent {
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument>, vscode.Disposable {
   private readonly views = new Set<ModelView>();
+  /** Explorer requests in flight per view, so that the webview's `cancel` message reaches the engine job. */
+  private readonly inflight = new WeakMap<ModelView, Map<number, vscode.CancellationTokenSource>>();
   private _active: ModelView | undefined;
   private readonly activeChanged = new vscode.EventEmitter<ModelView | undefined>();
   /** The model viewer that has focus (or the last one that had, while it stays visible). */
@@ -242,12 +244,22 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: "the model is not loaded" });
         return;
       }
+      let open = this.inflight.get(view);
+      if (!open) this.inflight.set(view, (open = new Map()));
+      const cts = new vscode.CancellationTokenSource();
+      open.set(m.id, cts);
       try {
-        const response = await this.engine.run("explorerRequest", { session: state.session, request: m });
+        // A cancelled request stops between steps; never terminate the shared worker over one (long grace).
+        const response = await this.engine.run("explorerRequest", { session: state.session, request: m }, { token: cts.token, graceMs: 600_000 });
         void view.panel.webview.postMessage(response);
       } catch (e) {
-        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: toErrorInfo(e).message });
+        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: cts.token.isCancellationRequested ? "cancelled" : toErrorInfo(e).message });
+      } finally {
+        open.delete(m.id);
+        cts.dispose();
       }
+    } else if (m.kind === "cancel") {
+      this.inflight.get(view)?.get(m.id)?.cancel();
     } else if (m.kind === "event") {
       const { type, ...detail } = m.event;
       if (type === "error") this.log.error(`graph explorer: ${(detail as { message?: string }).message}`);

@@ -32,7 +32,8 @@ import {
   type ViewItem,
 } from "./types.ts";
 
-export type StatsProvider = (tensor: string, bins: number) => TensorStats | Promise<TensorStats>;
+/** `signal`: aborted when the webview cancels the request (a big tensor's statistics are then abandoned). */
+export type StatsProvider = (tensor: string, bins: number, signal?: AbortSignal) => TensorStats | Promise<TensorStats>;
 
 export interface SessionOptions {
   /** Computes statistics of stored weights (host side); absent: tensorStats fails with a clear message. */
@@ -297,10 +298,10 @@ export class ExplorerSession implements ExplorerApi {
     };
   }
 
-  async tensorStats(p: { name: string; bins?: number }): Promise<TensorStats> {
+  async tensorStats(p: { name: string; bins?: number }, signal?: AbortSignal): Promise<TensorStats> {
     if (!this.stats) throw new Error(`statistics of '${p.name}' are not available in this view (no weights on the host)`);
     const bins = Math.max(1, Math.min(512, Math.floor(p.bins ?? 40)));
-    return this.stats(p.name, bins);
+    return this.stats(p.name, bins, signal);
   }
 
   // ---- search and locate --------------------------------------------------------------------

@@ -53,10 +53,10 @@ export async function openModel({ file }: { file: string }, ctx: JobContext): Pr
   return { session, report: inspectReport(analysis) };
 }
 
-export async function explorerRequest({ session, request }: { session: number; request: HostRequest }): Promise<HostResponse> {
+export async function explorerRequest({ session, request }: { session: number; request: HostRequest }, ctx?: JobContext): Promise<HostResponse> {
   const open = sessions.get(session);
   if (!open) return { kind: "response", id: request.id, ok: false, error: "the model is no longer open in the engine; reopen it" };
-  return answerRequest(open.explorer, request);
+  return answerRequest(open.explorer, request, ctx?.signal);
 }
 
 function setOverlay(open: Open, overlay: OverlayInput): OverlayInfo[] {

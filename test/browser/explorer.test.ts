@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { renderExplorerHtml } from "../../analyzers/explorer/html.ts";
+import { explorerWebviewHtml } from "../../analyzers/explorer/page.ts";
 import { formatNumber } from "../../analyzers/explorer/format.ts";
 import type { GroupView, OverlayInput } from "../../analyzers/explorer/types.ts";
 import { scaleColor } from "../../webviews/explorer/palette.ts";
@@ -398,4 +399,64 @@ describe("graph explorer in Chromium: transformers (screenshots)", function () {
       }
     });
   }
+});
+
+describe("graph explorer in Chromium: cancelling requests (VS Code's message protocol)", function () {
+  it("a statistics request still waiting when the user selects another node is cancelled with { kind: 'cancel', id }", async () => {
+    const served = await serve(requireTorchvisionModel("resnet18"));
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const origin = new URL(served.server.url).origin;
+      // The webview page as VS Code serves it, with a stand-in acquireVsCodeApi: requests go to the Node
+      // session over HTTP, except tensorStats, which is held (a slow host), so it is still in flight.
+      await page.route(`${served.server.url}vscode.html`, (route) =>
+        route.fulfill({
+          contentType: "text/html",
+          body: explorerWebviewHtml({ cspSource: origin, connectSrc: origin, nonce: "n0nce", scriptUri: "explorer.js", styleUri: "explorer.css", codiconUri: "codicon.css", transport: "vscode" }),
+        }),
+      );
+      // A string, not a closure: tsx would wrap its functions in a helper the page does not have.
+      await page.addInitScript(`(() => {
+        window.__posted = [];
+        let state;
+        window.acquireVsCodeApi = () => ({
+          postMessage(m) {
+            window.__posted.push(m);
+            if (m.kind !== "request" || m.method === "tensorStats") return;
+            fetch("rpc", { method: "POST", body: JSON.stringify({ method: m.method, params: m.params }) })
+              .then((r) => r.json())
+              .then((b) => window.postMessage({ kind: "response", id: m.id, ...b }, "*"));
+          },
+          getState: () => state,
+          setState: (s) => (state = s),
+        });
+      })()`);
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${served.server.url}vscode.html`);
+      await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);
+      await page.evaluate(() => (window as unknown as { __scalpel: { ready: Promise<void> } }).__scalpel.ready);
+      const conv = served.session.locate({ name: "/layer4/layer4.1/conv2/Conv" });
+      await app(page, "revealBy", { name: "/layer4/layer4.1/conv2/Conv" });
+      await page.click('tr[data-tensor="layer4.1.conv2.weight"] .stats-btn');
+      await page.waitForSelector(".stats-host vscode-progress-ring");
+      type Posted = { kind: string; id: number; method?: string };
+      const posted = () => page.evaluate(() => (window as unknown as { __posted: Posted[] }).__posted);
+      const stats = (await posted()).find((m) => m.kind === "request" && m.method === "tensorStats")!;
+      assert.ok(stats, "the statistics were asked for");
+      assert.ok(!(await posted()).some((m) => m.kind === "cancel"));
+      // The user moves on: another node.
+      const other = served.session.locate({ name: "/layer4/layer4.1/conv1/Conv" });
+      assert.notEqual(other.shownAs, conv.shownAs);
+      await app(page, "select", other.id, true);
+      const cancels = (await posted()).filter((m) => m.kind === "cancel");
+      assert.deepEqual(cancels, [{ kind: "cancel", id: stats.id }]);
+      assert.match((await page.textContent(".details"))!, /layer4\.1\.conv1/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await served.server.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ import { Minimap } from "./minimap.ts";
 import { OverlayController } from "./overlay.ts";
 import { Renderer, type View } from "./render.ts";
 import { composeScene, groupOf, type Scene, type SceneItem } from "./scene.ts";
-import { READY, type Transport } from "./transport.ts";
+import { isCancelled, READY, type Transport } from "./transport.ts";
 import { DetailsPane } from "./ui/details.ts";
 import { h } from "./ui/dom.ts";
 import { Legend } from "./ui/legend.ts";
@@ -66,6 +66,7 @@ export class ExplorerApp {
   private saveTimer = 0;
   private searchTimer = 0;
   private searchSeq = 0;
+  private searchAbort: AbortController | undefined;
   readonly timings: { firstPaint?: number; expand: { id: ItemId; ms: number; layoutMs: number; cached: boolean; quick: boolean }[] } = { expand: [] };
   private readonly els: {
     root: HTMLElement;
@@ -105,7 +106,7 @@ export class ExplorerApp {
     this.details = new DetailsPane(this.els.aside, {
       reveal: (id) => void this.revealId(id),
       revealTensor: (name) => void this.revealBy({ tensor: name }),
-      stats: (name) => this.transport.request("tensorStats", { name, bins: 48 }),
+      stats: (name, signal) => this.transport.request("tensorStats", { name, bins: 48 }, signal),
       highlightGroup: (key) => void this.highlightGroup(key),
     });
     this.legend = new Legend(root.querySelector<HTMLElement>(".legend")!, {
@@ -235,6 +236,7 @@ export class ExplorerApp {
     }
     const quick = quickLayout(req);
     this.layouts.set(gid, quick);
+    this.elkPending.set(gid, req.key);
     this.refining++;
     elk
       .then((l) => {
@@ -244,12 +246,23 @@ export class ExplorerApp {
       })
       .catch(() => undefined)
       .finally(() => {
+        if (this.elkPending.get(gid) === req.key) this.elkPending.delete(gid);
         this.refining--;
         this.track(0);
       });
     return quick;
   }
   private refining = 0;
+  /** Groups drawn with the quick layout while ELK's is on its way: the layout request's key. */
+  private readonly elkPending = new Map<ItemId, string>();
+
+  /** The group was closed before ELK's layout came: cancel that layout (it is asked again on the next expansion). */
+  private cancelLayout(gid: ItemId): void {
+    const key = this.elkPending.get(gid);
+    if (!key || !this.layoutClient.cancel(key)) return;
+    this.elkPending.delete(gid);
+    if (this.layouts.get(gid)?.quick) this.layouts.delete(gid);
+  }
   /** When each group's ELK layout arrived (benchmark). */
   readonly elkReady = new Map<ItemId, { at: number; ms: number; layoutMs: number }>();
 
@@ -305,6 +318,8 @@ export class ExplorerApp {
     if (this.expanded.has(id)) {
       this.expanded.delete(id);
       this.expandOrder.splice(this.expandOrder.indexOf(id), 1);
+      const closed = groupOf(si.item);
+      if (closed) this.cancelLayout(closed);
       this.compose(true, { id, before: si.rect });
       this.announce(`Collapsed ${si.item.label}`);
       return;
@@ -356,6 +371,7 @@ export class ExplorerApp {
   }
 
   collapseAll(): void {
+    for (const gid of [...this.elkPending.keys()]) if (gid !== this.model.root) this.cancelLayout(gid);
     this.expanded.clear();
     this.expandOrder.length = 0;
     this.compose(true);
@@ -389,6 +405,10 @@ export class ExplorerApp {
     if (id) this.setFocus(drawnAs ?? id, false);
     this.saveSoon();
     const token = (this.selectToken = (this.selectToken ?? 0) + 1);
+    // A newer selection cancels what the previous one still waits for.
+    this.selectAbort?.abort();
+    const abort = (this.selectAbort = new AbortController());
+    const signal = abort.signal;
     this.track(1);
     try {
       if (!id) {
@@ -398,14 +418,14 @@ export class ExplorerApp {
       }
       const info = this.overlay.active;
       if (id.startsWith("g")) {
-        const v = this.views.get(id) ?? (await this.transport.request("group", { id }));
-        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id) } : undefined;
+        const v = this.views.get(id) ?? (await this.transport.request("group", { id }, signal));
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id, signal) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showGroup(v, ov);
         this.transport.notify({ type: "selected", id, module: v.module || undefined });
       } else {
-        const d = await this.transport.request("node", { id });
-        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group) } : undefined;
+        const d = await this.transport.request("node", { id }, signal);
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group, signal) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showNode(d, ov);
         this.transport.notify({ type: "selected", id, name: d.name, module: d.module || undefined });
@@ -413,19 +433,20 @@ export class ExplorerApp {
       }
       if (fromUser) this.setDetailsOpen(true);
     } catch (e) {
-      this.fail(e);
+      if (!isCancelled(e)) this.fail(e);
     } finally {
       this.track(-1);
     }
   }
   private selectToken = 0;
+  private selectAbort: AbortController | undefined;
 
   /** An item's overlay value, from the values on screen or asked for its group. */
-  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined): Promise<OverlayItemValue | undefined> {
+  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined, signal?: AbortSignal): Promise<OverlayItemValue | undefined> {
     const si = this.scene?.byId.get(id);
     const onScreen = si ? this.overlay.valueOf(si) : undefined;
     if (onScreen || !group) return onScreen;
-    const r = await this.transport.request("overlayValues", { overlay, group });
+    const r = await this.transport.request("overlayValues", { overlay, group }, signal);
     return r.items.find((x) => x.id === id);
   }
 
@@ -479,13 +500,16 @@ export class ExplorerApp {
       return;
     }
     const seq = ++this.searchSeq;
+    // The query changed: the previous search's answer is stale.
+    this.searchAbort?.abort();
     this.searchTimer = window.setTimeout(async () => {
+      const abort = (this.searchAbort = new AbortController());
       this.track(1);
       try {
-        const r = await this.transport.request("search", { query: q, limit: 100 });
+        const r = await this.transport.request("search", { query: q, limit: 100 }, abort.signal);
         if (seq === this.searchSeq) this.search.show(r);
       } catch (e) {
-        this.fail(e);
+        if (!isCancelled(e)) this.fail(e);
       } finally {
         this.track(-1);
       }
@@ -857,8 +881,8 @@ export class ExplorerApp {
     return this.renderer;
   }
 
-  layoutStats(): { mode: string; count: number; totalMs: number } {
-    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs };
+  layoutStats(): { mode: string; count: number; totalMs: number; cancelled: number } {
+    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs, cancelled: this.layoutClient.cancelled };
   }
 
   isExpanded(id: ItemId): boolean {

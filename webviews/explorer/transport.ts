@@ -12,7 +12,12 @@ import { PROTOCOL_VERSION, type HostEvent, type ToWebview, type WebviewEvent } f
 
 export interface Transport {
   readonly kind: "vscode" | "embedded" | "http";
-  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>>;
+  /**
+   * Asks the host. Aborting `signal` cancels the request (the user moved on): the promise rejects with an
+   * AbortError at once, and the host is told (`{ kind: "cancel", id }`, or the HTTP request is aborted) so
+   * it can drop the work.
+   */
+  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>, signal?: AbortSignal): Promise<ExplorerResult<M>>;
   onEvent(cb: (e: HostEvent) => void): void;
   notify(e: WebviewEvent): void;
   getState(): unknown;
@@ -48,11 +53,21 @@ class VsCodeTransport implements Transport {
     });
   }
 
-  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
+  request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>, signal?: AbortSignal): Promise<ExplorerResult<M>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(cancelledError());
       this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
       this.api.postMessage({ kind: "request", id, method, params });
+      signal?.addEventListener(
+        "abort",
+        () => {
+          if (!this.pending.delete(id)) return;
+          this.api.postMessage({ kind: "cancel", id });
+          reject(cancelledError());
+        },
+        { once: true },
+      );
     });
   }
 
@@ -125,12 +140,14 @@ class EmbeddedTransport extends PageState implements Transport {
     }));
   }
 
-  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
+  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>, signal?: AbortSignal): Promise<ExplorerResult<M>> {
     await Promise.resolve();
+    if (signal?.aborted) throw cancelledError();
     const boot = this.boot?.model;
     if (boot && method === "model") return { ...boot, rootView: (params as { withRoot?: boolean }).withRoot ? boot.rootView : undefined } as ExplorerResult<M>;
     if (boot?.rootView && method === "group" && (params as { id: string }).id === boot.root) return boot.rootView as ExplorerResult<M>;
     const session = await this.open();
+    if (signal?.aborted) throw cancelledError();
     const fn = session[method] as (p: ExplorerParams<M>) => ExplorerResult<M> | Promise<ExplorerResult<M>>;
     return fn.call(session, params);
   }
@@ -163,8 +180,14 @@ class HttpTransport extends PageState implements Transport {
     super();
   }
 
-  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>): Promise<ExplorerResult<M>> {
-    const res = await fetch(`${this.base}rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method, params }) });
+  async request<M extends ExplorerMethod>(method: M, params: ExplorerParams<M>, signal?: AbortSignal): Promise<ExplorerResult<M>> {
+    if (signal?.aborted) throw cancelledError();
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method, params }), signal });
+    } catch (e) {
+      throw signal?.aborted ? cancelledError() : e;
+    }
     const body = (await res.json()) as { ok: boolean; result?: ExplorerResult<M>; error?: string };
     if (!body.ok) throw new Error(body.error ?? `request ${method} failed`);
     return body.result!;
@@ -189,6 +212,15 @@ export function pickTransport(): Transport {
     return new EmbeddedTransport(bootEl?.textContent ? (JSON.parse(bootEl.textContent) as EmbeddedBoot) : undefined);
   }
   return new HttpTransport(document.querySelector<HTMLMetaElement>('meta[name="scalpel-base"]')?.content ?? "./");
+}
+
+/** The rejection of a cancelled request. */
+export function cancelledError(): Error {
+  return new DOMException("cancelled", "AbortError");
+}
+
+export function isCancelled(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "AbortError";
 }
 
 export const READY: WebviewEvent = { type: "ready", protocol: PROTOCOL_VERSION };

@@ -9,12 +9,15 @@ import { clear, h, type Child } from "./dom.ts";
 export interface DetailsActions {
   reveal(id: ItemId): void;
   revealTensor(name: string): void;
-  stats(name: string): Promise<TensorStats>;
+  /** `signal` is aborted when the pane moves on (another tensor or item): the host drops the work. */
+  stats(name: string, signal: AbortSignal): Promise<TensorStats>;
   highlightGroup(key: string): void;
 }
 
 export class DetailsPane {
   private token = 0;
+  /** The statistics request in flight, cancelled when the pane shows something else. */
+  private statsAbort: AbortController | undefined;
 
   constructor(
     readonly host: HTMLElement,
@@ -85,19 +88,23 @@ export class DetailsPane {
     if (!host) return;
     clear(host);
     host.append(h("vscode-progress-ring", { "aria-label": `Computing statistics of ${name}` }));
+    this.statsAbort?.abort();
+    const abort = (this.statsAbort = new AbortController());
     try {
-      const s = await this.actions.stats(name);
+      const s = await this.actions.stats(name, abort.signal);
       if (token !== this.token) return;
       clear(host);
       host.append(statsView(s));
     } catch (e) {
-      if (token !== this.token) return;
+      if (token !== this.token || abort.signal.aborted) return;
       clear(host);
       host.append(h("div", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));
     }
   }
 
   private render(...children: Child[]): void {
+    this.statsAbort?.abort();
+    this.statsAbort = undefined;
     clear(this.host);
     for (const c of children) if (c) this.host.append(typeof c === "object" ? c : String(c));
     this.host.scrollTop = 0;
