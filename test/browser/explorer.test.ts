@@ -324,6 +324,12 @@ describe("graph explorer in Chromium: bodies", function () {
       await o.page.click(`#it-${call.id} [data-toggle]`);
       await idle(o.page);
       assert.deepEqual((await drawnChildren(o.page, call.body!)).map((d) => d.id).sort(), served.session.group({ id: call.body! }).items.map((i) => i.id).sort());
+      // Shapes inside the body (inferred from the call's inputs) are in the details pane.
+      const relu = served.session.group({ id: call.body! }).items.find((i) => i.op === "Relu")!;
+      await app(o.page, "select", relu.id, true);
+      const details = (await o.page.textContent(".details"))!;
+      assert.match(details, /Relu/);
+      assert.ok(details.includes("1×4"), `no shape in the body's details: ${details}`);
       await app(o.page, "toggle", branch.id);
       const branches = served.session.group({ id: branch.body! }).items;
       assert.deepEqual(branches.map((b) => b.label), ["then_branch", "else_branch"]);
