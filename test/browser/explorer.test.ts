@@ -251,7 +251,7 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     await page.evaluate(() => (window as unknown as { __scalpel: { app: { saveNow(): void } } }).__scalpel.app.saveNow());
     const view = await page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { view: unknown } } } }).__scalpel.app.getRenderer().view);
     // Layouts travel with the state, so a restored tab needs no ELK run for what was open.
-    const saved = await page.evaluate(() => (history.state as { scalpel: { layouts: { key: string }[] } }).scalpel.layouts.map((l) => l.key.split("|")[0]));
+    const saved = await page.evaluate(() => (JSON.parse((history.state as { scalpel: { layoutsJson: string } }).scalpel.layoutsJson) as { key: string }[]).map((l) => l.key.split("|")[0]));
     assert.ok(saved.includes("g0") && saved.includes(byLabel(root, "layer3").id), saved.join(","));
     await page.reload();
     await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);

@@ -29,8 +29,13 @@ interface SavedState {
   selected?: ItemId | null;
   details?: boolean;
   highlight?: string | null;
-  /** ELK layouts of the top level and the expanded groups (keys include the box sizes). */
+  /** ELK layouts of the top level and the expanded groups (keys include the box sizes), older states. */
   layouts?: GroupLayout[];
+  /**
+   * The same as JSON text: one string is cheap to copy on every save (the state is cloned each time the
+   * view moves), a tree of thousands of points is not.
+   */
+  layoutsJson?: string;
 }
 
 /** How long an expansion may wait for ELK before it draws the quick layout (the goal is 150 ms in all). */
@@ -139,7 +144,8 @@ export class ExplorerApp {
         performance.mark("scalpel-root-view");
       }
       const saved = this.loadState();
-      if (saved?.layouts) this.layoutClient.seed(saved.layouts);
+      const savedLayouts = saved ? savedLayoutsOf(saved) : undefined;
+      if (savedLayouts) this.layoutClient.seed(savedLayouts);
       this.fillOverlaySelect(this.model.overlays, saved?.overlay ?? null);
       this.setStatus();
       // A saved ELK layout of the top level, or the quick layout: ELK's worker is started only after the
@@ -211,8 +217,16 @@ export class ExplorerApp {
       hash = (Math.imul(hash, 31) + w * 7 + h) | 0;
     }
     req.key = `${gid}|${hash}`;
+    const hit = this.layoutClient.cached(req.key);
+    if (hit) {
+      this.layouts.set(gid, hit);
+      return hit;
+    }
     const predicted = this.layoutClient.predictMs(req.items.length);
-    const elk = this.layoutClient.layout(req, priority);
+    // When the quick layout will be drawn at once, ELK starts after that paint: on a busy machine its
+    // worker would otherwise take CPU from the very frame the user waits for.
+    const quickNow = quickAfterMs !== undefined && predicted > quickAfterMs;
+    const elk = quickNow ? nextPaint().then(() => this.layoutClient.layout(req, priority)) : this.layoutClient.layout(req, priority);
     const tAsk = performance.now();
     if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
     void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
@@ -228,7 +242,7 @@ export class ExplorerApp {
     }
     // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't);
     // otherwise the quick layout is drawn now and ELK's replaces it, animated, when it arrives.
-    const wait = predicted > quickAfterMs ? 0 : quickAfterMs;
+    const wait = quickNow ? 0 : quickAfterMs;
     const first = await Promise.race([elk.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), wait))]);
     if (first) {
       this.layouts.set(gid, first);
@@ -835,8 +849,8 @@ export class ExplorerApp {
       selected: this.selected,
       details: this.els.detailsBtn.checked,
       highlight: this.overlay.highlight?.key ?? null,
-      layouts: [],
     };
+    const chosen: GroupLayout[] = [];
     let points = 0;
     const open = this.expandOrder.filter((id) => this.expanded.has(id)).map((id) => {
       const it = this.findItem(id);
@@ -847,10 +861,14 @@ export class ExplorerApp {
       if (!l || l.quick) continue;
       points += Object.keys(l.items).length * 4 + l.edges.reduce((a, e) => a + e.points.length, 0);
       if (points > MAX_SAVED_POINTS) break;
-      s.layouts!.push(l);
+      chosen.push(l);
     }
+    // Serialised again only when the set of layouts changed (not when the view merely moved).
+    if (chosen.length !== this.savedLayouts.list.length || chosen.some((l, i) => l !== this.savedLayouts.list[i])) this.savedLayouts = { list: chosen, json: JSON.stringify(chosen) };
+    s.layoutsJson = this.savedLayouts.json;
     this.transport.setState(s);
   }
+  private savedLayouts: { list: GroupLayout[]; json: string } = { list: [], json: "[]" };
 
   // ---- test and benchmark hooks ---------------------------------------------------------------
 
@@ -888,6 +906,17 @@ export class ExplorerApp {
   isExpanded(id: ItemId): boolean {
     return this.expanded.has(id);
   }
+}
+
+function savedLayoutsOf(s: SavedState): GroupLayout[] | undefined {
+  if (s.layoutsJson) {
+    try {
+      return JSON.parse(s.layoutsJson) as GroupLayout[];
+    } catch {
+      return undefined;
+    }
+  }
+  return s.layouts;
 }
 
 function nextPaint(): Promise<void> {
