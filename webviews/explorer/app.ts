@@ -226,7 +226,15 @@ export class ExplorerApp {
     // When the quick layout will be drawn at once, ELK starts after that paint: on a busy machine its
     // worker would otherwise take CPU from the very frame the user waits for.
     const quickNow = quickAfterMs !== undefined && predicted > quickAfterMs;
-    const elk = quickNow ? nextPaint().then(() => this.layoutClient.layout(req, priority)) : this.layoutClient.layout(req, priority);
+    let elk: Promise<GroupLayout>;
+    if (quickNow) {
+      this.deferredElk.add(req.key);
+      elk = nextPaint().then(() => {
+        // Cancelled before it was even asked for (the group was closed in the meantime).
+        if (!this.deferredElk.delete(req.key)) throw new DOMException("layout cancelled", "AbortError");
+        return this.layoutClient.layout(req, priority);
+      });
+    } else elk = this.layoutClient.layout(req, priority);
     const tAsk = performance.now();
     if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
     void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
@@ -269,11 +277,15 @@ export class ExplorerApp {
   private refining = 0;
   /** Groups drawn with the quick layout while ELK's is on its way: the layout request's key. */
   private readonly elkPending = new Map<ItemId, string>();
+  /** ELK requests waiting for the paint of their quick layout before they are sent to the worker. */
+  private readonly deferredElk = new Set<string>();
+  private layoutsCancelled = 0;
 
   /** The group was closed before ELK's layout came: cancel that layout (it is asked again on the next expansion). */
   private cancelLayout(gid: ItemId): void {
     const key = this.elkPending.get(gid);
-    if (!key || !this.layoutClient.cancel(key)) return;
+    if (!key || !(this.deferredElk.delete(key) || this.layoutClient.cancel(key))) return;
+    this.layoutsCancelled++;
     this.elkPending.delete(gid);
     if (this.layouts.get(gid)?.quick) this.layouts.delete(gid);
   }
@@ -900,7 +912,7 @@ export class ExplorerApp {
   }
 
   layoutStats(): { mode: string; count: number; totalMs: number; cancelled: number } {
-    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs, cancelled: this.layoutClient.cancelled };
+    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs, cancelled: this.layoutsCancelled };
   }
 
   isExpanded(id: ItemId): boolean {
