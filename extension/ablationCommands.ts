@@ -131,10 +131,12 @@ export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: Abl
           log.info(`${TITLES[kind]}: ${report.sink}; baseline accuracy ${(report.baselineAccuracy * 100).toFixed(1)}% on ${report.prompts} prompts`);
           // The model open in the graph explorer shows the per-layer effect as an overlay.
           const open = editors.openViews.find((v) => v.document.uri.fsPath === model)?.document;
+          let overlaid = false;
           if (open?.state.kind === "ready") {
             try {
               const r = await engine.run("ablationOverlay", { session: open.state.session, report });
               if (r) open.post({ type: "overlays", overlays: r.overlays, show: r.show });
+              overlaid = r !== undefined;
             } catch (e) {
               log.warn(`${path.basename(model)}: no ablation overlay: ${e instanceof Error ? e.message : String(e)}`);
             }
@@ -146,7 +148,8 @@ export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: Abl
             csv: ablationCsv(report),
             fileBase: `${path.basename(model, ".onnx")}.${kind === "ablate" ? (report.method ?? "cama") : kind}`,
             folder: path.dirname(model),
-          });
+          }, overlaid && editors.openViews.some((v) => v.document.uri.fsPath === model && v.panel.visible));
+          // Beside a visible viewer showing the overlay, so that both stay in sight.
           return report;
         }),
       ),

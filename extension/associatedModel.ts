@@ -57,6 +57,7 @@ export class AssociatedModels implements vscode.Disposable {
         this.changed.fire();
       }),
       editors.onDidRender(() => this.changed.fire()),
+      editors.onDidChangeViews(() => this.changed.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("scalpel.associatedModel") || e.affectsConfiguration("scalpel.prune.criterion")) this.changed.fire();
       }),

@@ -72,9 +72,10 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
       }
       else if (n.kind === "leaf" && /#(inputs|outputs):/.test(n.id)) editors.reveal(view.document.uri, { tensor: n.label });
     }),
-    // Selecting a node or module in the graph selects its module in the tree (when the tree is shown).
+    // Selecting a node or module in the graph selects its module in the tree (when the tree is shown);
+    // selections the host caused (reveals from the tree or CodeLens) are left alone.
     editors.onDidExplorerEvent((e) => {
-      if (e.type !== "selected" || !treeView.visible || tree.model?.file !== e.view.document.uri.fsPath) return;
+      if (e.type !== "selected" || e.fromHost || !treeView.visible || tree.model?.file !== e.view.document.uri.fsPath) return;
       const node = typeof e.detail.module === "string" ? tree.findModule(e.detail.module) : undefined;
       if (!node || treeView.selection[0] === node) return;
       fromGraph = node;

@@ -20,7 +20,9 @@ export function groupLensTitle(m: ModuleGroups): string {
   else if (frozen) parts.push(`${frozen} frozen`);
   if (m.importance) parts.push(`importance ${sig(m.importance.mean)} (${m.importance.criterion})`);
   if (allFrozen) return parts.join(" · ");
-  if (m.plan) parts.push(m.plan.removed ? `plan −${pct(m.plan.ratio)} (${m.plan.removed} of ${m.plan.units})` : "plan keeps all");
+  if (m.plan && !m.plan.removed) parts.push("plan keeps all");
+  else if (m.plan && m.kinds.length > 1) parts.push(`plan removes ${m.kinds.map((k) => `${k.removed}/${k.units} ${k.unitKind}s`).join(", ")}`);
+  else if (m.plan) parts.push(`plan −${pct(m.plan.ratio)} (${m.plan.removed} of ${m.plan.units})`);
   else if (m.planProblem) parts.push(`plan not used: ${m.planProblem}`);
   return parts.join(" · ");
 }
@@ -28,8 +30,11 @@ export function groupLensTitle(m: ModuleGroups): string {
 export function groupLensTooltip(m: ModuleGroups, model: string, planFile?: string): string {
   const lines = [model];
   const shown = m.groups.slice(0, 8);
-  for (const g of shown)
-    lines.push(`• ${g.key}${g.scope ? ` (${g.scope})` : ""}: ${plural(g.units, g.unitKind)}${g.frozenUnits ? `, ${g.frozenUnits} frozen${g.frozenReason ? ` (${g.frozenReason})` : ""}` : ""}`);
+  for (const g of shown) {
+    const scored = (g.scores ?? []).filter((v): v is number => v !== null);
+    const mean = scored.length ? `, importance ${sig(scored.reduce((a, b) => a + b, 0) / scored.length)}` : "";
+    lines.push(`• ${g.key}${g.scope ? ` (${g.scope})` : ""}: ${plural(g.units, g.unitKind)}${g.frozenUnits ? `, ${g.frozenUnits} frozen${g.frozenReason ? ` (${g.frozenReason})` : ""}` : ""}${mean}`);
+  }
   if (m.groups.length > shown.length) lines.push(`… ${m.groups.length - shown.length} more groups`);
   const i = m.importance;
   if (i)
