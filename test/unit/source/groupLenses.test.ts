@@ -126,4 +126,24 @@ describe("dependency groups of source modules (CodeLens)", function () {
     assert.equal(lensCriterion("random", undefined), "l1");
     assert.equal(lensCriterion(undefined, "obspa"), "l1");
   });
+
+  it("lists units per kind when a module owns heads and channels (attention)", () => {
+    const f: GroupFacts = {
+      structure: "s",
+      criterion: "l2",
+      groups: [
+        { id: 0, key: "q:1:head", scope: "attn", units: 4, unitKind: "head", frozenUnits: 0, owners: ["attn.q", "attn.k"], scores: [1, 2, 3, 4] },
+        { id: 1, key: "q:1:head-dim", scope: "attn", units: 8, unitKind: "head-dim", frozenUnits: 0, owners: ["attn.q"], scores: [1, 1, 1, 1, 1, 1, 1, 1] },
+        { id: 2, key: "mlp:0", scope: "mlp", units: 16, unitKind: "channel", frozenUnits: 0, owners: ["mlp.fc1"] },
+      ],
+    };
+    const plan = matchPlan({ version: 1, model: { structure: "s" }, criterion: "l2", groups: [{ key: "q:1:head", prune: [0] }, { key: "q:1:head-dim", prune: [2, 3] }] }, f);
+    const m = moduleGroups(["attn"], f, plan)!;
+    assert.deepEqual(m.groups.map((g) => g.key), ["q:1:head", "q:1:head-dim"]);
+    assert.equal(m.importance?.mean, 18 / 12);
+    assert.equal(m.importance?.removedRelative, (1 + 1 + 1) / 3 / (18 / 12));
+    assert.equal(groupLensTitle(m), "2 groups · 4 heads + 8 head-dims · importance 1.5 (l2) · plan removes 1/4 heads, 2/8 head-dims");
+    assert.equal(moduleGroups(["mlp.fc1"], f, plan)!.importance, undefined, "an unscored group has no importance");
+    assert.equal(groupLensTitle(moduleGroups(["mlp"], f, plan)!), "group mlp · 16 channels · plan keeps all");
+  });
 });
