@@ -127,6 +127,27 @@ describe("ablations on the arithmetic transformer", function () {
     }
   });
 
+  it("a CAMA sweep on the model open in the explorer shows the effect of each layer L as an overlay", async () => {
+    const uri = vscode.Uri.file(model);
+    await vscode.commands.executeCommand("vscode.open", uri);
+    const view = await api.editors.whenSettled(uri);
+    assert.equal(view?.document.state.kind, "ready");
+    const overlay = waitFor(view!.document.onHostEvent, (e) => e.type === "overlays" && e.show === "ablation-layers", 600_000, "the per-layer overlay");
+    const report = await vscode.commands.executeCommand<AblationReport | undefined>("onnxScalpel.runAblation", uri, { task: "add", samples: 60, sink: "bos", method: "cama" });
+    assert.ok(report);
+    assert.equal(report.results.length, report.blocks + 1, "one run per L = 0…N");
+    const ev = await overlay;
+    assert.ok(ev.type === "overlays");
+    const info = ev.overlays.find((o) => o.id === "ablation-layers");
+    assert.equal(info?.kind, "matrix");
+    assert.equal(info.unmatched, 0, "every layer L found in the graph");
+    assert.match(info.title, /cama at each L/);
+    if (driver.available) {
+      const rows = await driver.texts(".legend .heat-rows a", "webview", { contains: "L=0" });
+      assert.deepEqual(rows, report.results.map((r) => `L=${r.layer}`), "one heatmap row per L, each a link into the graph");
+    }
+  });
+
   it("Cancel in the progress notification stops a sweep without a report", async function () {
     if (!driver.available) this.skip();
     const before = api.reports.open.length;
