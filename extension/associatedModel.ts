@@ -114,7 +114,9 @@ export class AssociatedModels implements vscode.Disposable {
       const entry: { stamp: string; value: GroupFacts | Error | undefined; promise: Promise<unknown> } = { stamp, value: undefined, promise: Promise.resolve() };
       entry.promise = this.log
         .operation(`Dependency groups and ${criterion} importance of ${path.basename(a.file)} for CodeLens`, () =>
-          this.engine.run("lensFacts", { file: a.file, session: a.session, criterion }),
+          // A model the viewer has open is read from its session in the shared worker; any other is loaded in a
+          // worker of its own, so that the explorer's requests do not wait behind it.
+          this.engine.run("lensFacts", { file: a.file, session: a.session, criterion }, { dedicated: a.session === undefined }),
         )
         .then(
           (f) => (entry.value = f),
