@@ -2,7 +2,8 @@
  * Command-palette ablations: "Run CAMA/ABP Ablation…", "Find AF1 Subgraph…", "Attention Knockout…".
  * Each asks for the model (active viewer or a file), the tokenizer when none lies next to the model, the
  * task, the number of prompts, the attention sink (always printed in the report), then runs the sweep in
- * a worker behind a cancellable progress notification and opens the report.
+ * a worker behind a cancellable progress notification and opens the report. When the model is open in the
+ * graph explorer, the per-layer effect (and the knockout heatmap) become explorer overlays.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -128,6 +129,18 @@ export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: Abl
           log.info(`${TITLES[kind]}: ${ablationCli(req)}`);
           const report = await runWithProgress(engine, log, `${TITLES[kind]}: ${path.basename(model)}`, "ablation", req);
           log.info(`${TITLES[kind]}: ${report.sink}; baseline accuracy ${(report.baselineAccuracy * 100).toFixed(1)}% on ${report.prompts} prompts`);
+          // The model open in the graph explorer shows the per-layer effect as an overlay.
+          const open = editors.openViews.find((v) => v.document.uri.fsPath === model)?.document;
+          let overlaid = false;
+          if (open?.state.kind === "ready") {
+            try {
+              const r = await engine.run("ablationOverlay", { session: open.state.session, report });
+              if (r) open.post({ type: "overlays", overlays: r.overlays, show: r.show });
+              overlaid = r !== undefined;
+            } catch (e) {
+              log.warn(`${path.basename(model)}: no ablation overlay: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }
           ReportPanel.show(extensionUri, log, {
             title: ablationTitle(report),
             body: ablationReportHtml(report),
@@ -135,7 +148,8 @@ export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: Abl
             csv: ablationCsv(report),
             fileBase: `${path.basename(model, ".onnx")}.${kind === "ablate" ? (report.method ?? "cama") : kind}`,
             folder: path.dirname(model),
-          });
+          }, overlaid && editors.openViews.some((v) => v.document.uri.fsPath === model && v.panel.visible));
+          // Beside a visible viewer showing the overlay, so that both stay in sight.
           return report;
         }),
       ),

@@ -10,7 +10,8 @@ import type { Plan } from "../analyzers/pruning/types.ts";
 import type { InspectReport } from "../analyzers/report/inspect.ts";
 import type { ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
-import { REVEAL_MODULE_COMMAND } from "./codeLens.ts";
+import { REVEAL_GROUP_COMMAND, REVEAL_MODULE_COMMAND } from "./codeLens.ts";
+import { GROUPS_OVERLAY_ID } from "../analyzers/explorer/pruningOverlays.ts";
 import { MODEL_VIEW_TYPE, type ModelEditorProvider } from "./modelEditor.ts";
 import type { ModelTreeProvider, TreeNode } from "./modelTree.ts";
 import { cliEquivalent, optionsFromSettings, outputPaths, type PruneOptions } from "./prune/options.ts";
@@ -88,8 +89,8 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
   });
 
   // From CodeLens: open the model beside the source (keeping focus there) and reveal the module.
-  register(REVEAL_MODULE_COMMAND, "Reveal module", async (file: unknown, module: unknown) => {
-    if (typeof file !== "string" || typeof module !== "string") return;
+  /** The viewer of `file`: the open one, else opened beside the source (keeping focus there); once ready. */
+  const viewerBeside = async (file: string) => {
     const uri = vscode.Uri.file(file);
     // Reuse the group where the model is already open; otherwise open it beside the source.
     const group = vscode.window.tabGroups.all.find((g) =>
@@ -98,12 +99,35 @@ export function registerCommands(ctx: vscode.ExtensionContext, deps: CommandDeps
     const viewColumn = group?.viewColumn ?? vscode.ViewColumn.Beside;
     await vscode.commands.executeCommand("vscode.openWith", uri, MODEL_VIEW_TYPE, { viewColumn, preserveFocus: true });
     const view = await editors.whenSettled(uri);
-    if (!view || view.document.state.kind !== "ready") return;
+    if (!view || view.document.state.kind !== "ready") return undefined;
     editors.showAsActive(view);
+    return view;
+  };
+
+  register(REVEAL_MODULE_COMMAND, "Reveal module", async (file: unknown, module: unknown) => {
+    if (typeof file !== "string" || typeof module !== "string") return;
+    if (!(await viewerBeside(file))) return;
     const node = tree.findModule(module);
     if (node) await treeView.reveal(node, { select: true, focus: false, expand: true });
-    editors.reveal(uri, { module });
+    editors.reveal(vscode.Uri.file(file), { module });
     log.info(`Reveal ${module || "(root)"} in ${path.basename(file)}`);
+  });
+
+  // From the group CodeLens: the group selected in the tree (whose selection shows it in the graph with the groups overlay).
+  register(REVEAL_GROUP_COMMAND, "Reveal dependency group", async (file: unknown, key: unknown) => {
+    if (typeof file !== "string" || typeof key !== "string") return;
+    const view = await viewerBeside(file);
+    if (!view) return;
+    if (!view.document.groups) await new Promise<void>((resolve) => {
+      const sub = view.document.onDidChangeGroups(() => (sub.dispose(), resolve()));
+      setTimeout(() => (sub.dispose(), resolve()), 60_000);
+    });
+    const node = tree.findGroup(key);
+    if (!node || node.kind !== "group") return void log.warn(`Reveal group: ${key} is not a dependency group of ${path.basename(file)}`);
+    await treeView.reveal(node, { select: true, focus: false, expand: true });
+    view.document.post({ type: "showOverlay", id: GROUPS_OVERLAY_ID });
+    editors.reveal(view.document.uri, { name: node.row.node });
+    log.info(`Reveal group ${key} in ${path.basename(file)}`);
   });
 
   /** The report of a model: from its open viewer, else analysed in the worker (for the wizard's module list). */

@@ -18,6 +18,8 @@ import type { GroupRow } from "./worker/modelSessions.ts";
 import type { GroupAnalysis } from "../analyzers/pruning/types.ts";
 
 export const MODEL_VIEW_TYPE = "onnxScalpel.modelViewer";
+/** A selection the explorer reports this soon after a host reveal is taken as that reveal's. */
+const HOST_REVEAL_MS = 3000;
 
 export type ModelState =
   | { readonly kind: "loading" }
@@ -141,6 +143,8 @@ export interface ModelView {
   pending: HostEvent[];
   /** The current page has sent a message (its script runs). */
   alive: boolean;
+  /** When the host last sent a reveal (the selection it causes is not the user's). */
+  revealedAt?: number;
 }
 
 /** What the graph explorer reported (tests wait on "painted"). */
@@ -148,10 +152,14 @@ export interface ExplorerEvent {
   readonly view: ModelView;
   readonly type: string;
   readonly detail: Record<string, unknown>;
+  /** A "selected" that most likely follows a reveal sent by the host rather than the user's click. */
+  readonly fromHost?: boolean;
 }
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument>, vscode.Disposable {
   private readonly views = new Set<ModelView>();
+  /** Explorer requests in flight per view, so that the webview's `cancel` message reaches the engine job. */
+  private readonly inflight = new WeakMap<ModelView, Map<number, vscode.CancellationTokenSource>>();
   private _active: ModelView | undefined;
   private readonly activeChanged = new vscode.EventEmitter<ModelView | undefined>();
   /** The model viewer that has focus (or the last one that had, while it stays visible). */
@@ -161,6 +169,9 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   readonly onDidRender = this.rendered.event;
   private readonly explorerEvents = new vscode.EventEmitter<ExplorerEvent>();
   readonly onDidExplorerEvent = this.explorerEvents.event;
+  private readonly viewsChanged = new vscode.EventEmitter<void>();
+  /** A viewer opened or closed. */
+  readonly onDidChangeViews = this.viewsChanged.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -227,8 +238,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       for (const s of subs) s.dispose();
       this.views.delete(view);
       if (this._active === view) this.setActive(undefined);
+      this.viewsChanged.fire();
     });
     render(document.state);
+    this.viewsChanged.fire();
     if (panel.active) this.setActive(view);
   }
 
@@ -242,28 +255,44 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: "the model is not loaded" });
         return;
       }
+      let open = this.inflight.get(view);
+      if (!open) this.inflight.set(view, (open = new Map()));
+      const cts = new vscode.CancellationTokenSource();
+      open.set(m.id, cts);
       try {
-        const response = await this.engine.run("explorerRequest", { session: state.session, request: m });
+        // A cancelled request stops between steps; never terminate the shared worker over one (long grace).
+        const response = await this.engine.run("explorerRequest", { session: state.session, request: m }, { token: cts.token, graceMs: 600_000 });
         void view.panel.webview.postMessage(response);
       } catch (e) {
-        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: toErrorInfo(e).message });
+        void view.panel.webview.postMessage({ kind: "response", id: m.id, ok: false, error: cts.token.isCancellationRequested ? "cancelled" : toErrorInfo(e).message });
+      } finally {
+        open.delete(m.id);
+        cts.dispose();
       }
+    } else if (m.kind === "cancel") {
+      this.inflight.get(view)?.get(m.id)?.cancel();
     } else if (m.kind === "event") {
       const { type, ...detail } = m.event;
       if (type === "error") this.log.error(`graph explorer: ${(detail as { message?: string }).message}`);
       else if (type === "selected") this.log.info(`graph explorer: selected ${JSON.stringify(detail)}`);
       else if (type === "painted") {
         view.painted = true;
-        for (const event of view.pending) void view.panel.webview.postMessage({ kind: "event", event });
+        for (const event of view.pending) {
+          if (event.type === "reveal") view.revealedAt = Date.now();
+          void view.panel.webview.postMessage({ kind: "event", event });
+        }
         view.pending = [];
       }
       if (type === "painted") this.log.info(`graph explorer: first paint of ${path.basename(view.document.uri.fsPath)} at ${(detail as { ms?: number }).ms} ms`);
-      this.explorerEvents.fire({ view, type, detail });
+      const fromHost = type === "selected" && view.revealedAt !== undefined && Date.now() - view.revealedAt < HOST_REVEAL_MS;
+      if (fromHost) view.revealedAt = undefined;
+      this.explorerEvents.fire({ view, type, detail, fromHost });
     }
   }
 
   /** Sends an event to a viewer's explorer now, or once it has painted (a later reveal replaces an earlier one). */
   private send(v: ModelView, event: HostEvent): void {
+    if (event.type === "reveal") v.revealedAt = Date.now();
     if (v.painted) void v.panel.webview.postMessage({ kind: "event", event });
     else v.pending = [...v.pending.filter((e) => e.type !== event.type || e.type !== "reveal"), event];
   }
@@ -330,5 +359,6 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     this.activeChanged.dispose();
     this.rendered.dispose();
     this.explorerEvents.dispose();
+    this.viewsChanged.dispose();
   }
 }

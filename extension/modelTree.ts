@@ -1,7 +1,8 @@
 /**
  * Tree view "ONNX Model" in the Explorer side bar: the active model's inputs, outputs, module tree (with
- * params and MACs per module) and operators. Dependency groups and initializers join as the engine
- * provides them (issue 3). Selecting a module or layer will reveal it in the graph explorer (issue 7).
+ * params and MACs per module), operators and dependency groups (once the engine found them). Selecting a
+ * module, tensor or group reveals it in the graph explorer, and selecting a node in the graph selects its
+ * module here (wired in extension.ts).
  */
 import path from "node:path";
 import * as vscode from "vscode";
@@ -26,6 +27,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** Canonical nodes of the current report (reveal needs stable objects and parents). */
   private sections = new Map<string, TreeNode>();
   private modules = new Map<string, { node: TreeNode; parent: TreeNode }>();
+  /** Canonical group nodes by group key, prunable and largest first. */
+  private groupNodes = new Map<string, TreeNode>();
 
   constructor(private readonly editors: ModelEditorProvider) {
     this.sub = editors.onDidChangeActive(() => this.refresh());
@@ -42,6 +45,11 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.report = next;
     this.groups = groups;
     this.index(next);
+    this.groupNodes = new Map(
+      [...(groups?.rows ?? [])]
+        .sort((a, b) => Number(!!a.frozen) - Number(!!b.frozen) || b.params - a.params)
+        .map((row) => [row.key, { kind: "group", row, file: next!.file } as TreeNode]),
+    );
     void vscode.commands.executeCommand("setContext", "onnxScalpel.hasModel", next !== undefined);
     this.changed.fire();
   }
@@ -66,6 +74,11 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** The tree node of a dotted module path of the shown model. */
   findModule(module: string): TreeNode | undefined {
     return this.modules.get(module)?.node;
+  }
+
+  /** The tree node of a dependency group (by its key) of the shown model. */
+  findGroup(key: string): TreeNode | undefined {
+    return this.groupNodes.get(key);
   }
 
   getParent(n: TreeNode): TreeNode | undefined {
@@ -148,9 +161,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     switch (n.id) {
       case "groups":
         // Prunable groups first, largest first.
-        return [...(this.groups?.rows ?? [])]
-          .sort((a, b) => Number(!!a.frozen) - Number(!!b.frozen) || b.params - a.params)
-          .map((row) => ({ kind: "group", row, file: r.file }));
+        return [...this.groupNodes.values()];
       case "modules":
         return r.modules.children.map((row) => this.modules.get(row.module)!.node);
       case "ops":

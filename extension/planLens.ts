@@ -1,6 +1,7 @@
 /**
  * CodeLens on pruning plans (NAME.prune.json): "Apply plan" with the plan's total savings at the top, and
- * above each pruned group's entry its size, the units removed and what that group alone saves. The model is
+ * above each pruned group's entry its size, the units removed, what that group alone saves and the score of the
+ * removed units relative to the group's mean (magnitude criteria, recomputed from the weights). The model is
  * NAME.onnx beside the plan. Figures come from the engine worker, cached by the two files' mtimes.
  */
 import fs from "node:fs";
@@ -37,9 +38,13 @@ export class PlanLensProvider implements vscode.CodeLensProvider {
       const line = doc.positionAt(at).line;
       out.push(
         new vscode.CodeLens(doc.lineAt(line).range, {
-          title: `${g.scope || g.key} · remove ${g.removed} of ${g.units} ${g.unitKind}s · −${formatCount(g.paramsSaved)} params · −${formatCount(g.macsSaved)} MACs`,
+          title:
+            `${g.scope || g.key} · remove ${g.removed} of ${g.units} ${g.unitKind}s · −${formatCount(g.paramsSaved)} params · −${formatCount(g.macsSaved)} MACs` +
+            (g.removedScore !== undefined ? ` · score ${Number(g.removedScore.toPrecision(2))}× mean` : ""),
           command: "",
-          tooltip: `group ${g.key}: what removing these units alone saves`,
+          tooltip:
+            `group ${g.key}: what removing these units alone saves` +
+            (g.removedScore !== undefined ? `\nthe removed units' ${figures.scoredWith} importance is ${g.removedScore.toPrecision(3)}× the group's mean (lower: less important)` : ""),
         }),
       );
     }

@@ -1,6 +1,7 @@
 // Bundles the extension host code with esbuild. The engine (analyzers/) is ESM TypeScript and onnx-buf is
 // ESM-only; the extension host loads CommonJS, so everything is bundled to .cjs.
 //   dist/extension.cjs        extension host entry (package.json "main"); imports no engine code at runtime
+//   dist/cli.mjs              the CLI (bin/scalpel.js), plain Node
 //   dist/worker.cjs           engine worker (worker_threads): loads models, runs the engine
 //   dist/test/integration.cjs the integration suite (exports run()), for real VS Code
 //   dist/webviews/*.js        webview scripts (browser IIFE)
@@ -37,6 +38,17 @@ const builds = [
   { ...common, entryPoints: { integration: "test/integration/index.ts" }, outdir: "dist/test", outExtension: { ".js": ".cjs" }, logOverride: { "require-resolve-not-external": "silent" } },
 ];
 
+// The CLI for plain Node (bin/scalpel.js prefers it to running the TypeScript through tsx): ESM, since
+// onnx-buf is ESM-only; `require` is provided for the CommonJS dependencies esbuild inlines.
+builds.push({
+  ...common,
+  format: "esm",
+  entryPoints: { cli: "analyzers/cli.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+});
+
 // Webview scripts: browser bundles, loaded with the page's CSP nonce.
 builds.push({
   absWorkingDir: root,
@@ -62,7 +74,7 @@ if (watch) {
   console.log("esbuild: watching");
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  const sizes = ["extension.cjs", "worker.cjs", "test/integration.cjs", "webviews/explorer.js", "webviews/report.js"]
+  const sizes = ["extension.cjs", "worker.cjs", "cli.mjs", "test/integration.cjs", "webviews/explorer.js", "webviews/report.js"]
     .map((f) => `${f} ${(fs.statSync(path.join(root, "dist", f)).size / 1024).toFixed(0)} KiB`)
     .join(", ");
   console.log(`build: ${sizes} in ${(performance.now() - start).toFixed(0)} ms${production ? " (production)" : ""}`);

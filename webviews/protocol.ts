@@ -11,6 +11,13 @@
  *   host → webview  { kind: "event", event: HostEvent }          pushes: reveal a node, overlays changed…
  *   webview → host  { kind: "event", event: WebviewEvent }       notifications: ready, selection…
  *
+ * Cancel: the webview sends `cancel` when it no longer wants an answer (the user selected another node
+ * while statistics were computing, typed on in the search field, …) and forgets the request at once.
+ * The host aborts the work if it can (`ExplorerRequests` + the AbortSignal of `answerRequest`; long
+ * statistics stop between chunks) and still answers once, with `ok: false, error: "cancelled"`, which
+ * the webview ignores. Over HTTP (test server) the webview aborts its fetch instead. Layouts run in the
+ * webview's own worker and are cancelled there (a collapsed group's pending ELK job is dropped).
+ *
  * Methods and their parameter/result types are `ExplorerApi` in analyzers/explorer/types.ts (the
  * explorer's view model); `ExplorerSession` there answers them, and `answerRequest` (analyzers/explorer/
  * host.ts) turns a request message into a response message. Request ids are chosen by the webview

@@ -1,5 +1,7 @@
 import { runPruneJob } from "../pruning/job.ts";
 import { formatPrune } from "../pruning/report.ts";
+import { HESSIAN_SOURCES } from "../pruning/job.ts";
+import type { HessianSource } from "../pruning/obspa/index.ts";
 import type { PruneTarget } from "../pruning/types.ts";
 import { EXIT_INPUT, requireModelArg, UsageError, type Command } from "./command.ts";
 
@@ -7,12 +9,19 @@ export const pruneCommand: Command = {
   name: "prune",
   summary: "structured pruning: select channels, write the smaller model, verify it in onnxruntime",
   usage:
-    "scalpel prune MODEL --ratio R --out FILE [--target channels|params|macs] [--criterion l1|l2|bn|fpgm|random] [--scope local|global] [--round-to N] [--protect PATTERN]... [--plan FILE] [--save-plan FILE] [--force] [--no-latency] [--threads N] [--seed N] [--json]",
+    "scalpel prune MODEL --ratio R --out FILE [--target channels|params|macs] [--criterion l1|l2|bn|fpgm|random|obspa] [--hessian synthetic|bn|identity|calibration] [--calib DIR [--calib-mean M[,M,M] --calib-std S[,S,S]]] [--samples N] [--sequential] [--no-variance-correction] [--scope local|global] [--round-to N] [--protect PATTERN]... [--plan FILE] [--save-plan FILE] [--force] [--no-latency] [--threads N] [--seed N] [--json]",
   options: {
     ratio: { type: "string" },
     out: { type: "string" },
     target: { type: "string" },
     criterion: { type: "string" },
+    hessian: { type: "string" },
+    calib: { type: "string" },
+    "calib-mean": { type: "string" },
+    "calib-std": { type: "string" },
+    samples: { type: "string" },
+    sequential: { type: "boolean" },
+    "no-variance-correction": { type: "boolean" },
     scope: { type: "string" },
     "round-to": { type: "string" },
     protect: { type: "string", multiple: true },
@@ -42,11 +51,35 @@ export const pruneCommand: Command = {
     if (!["channels", "params", "macs"].includes(target)) throw new UsageError(`--target must be channels, params or macs, got '${target}'`);
     const scope = (v.scope as string | undefined) ?? "local";
     if (!["local", "global"].includes(scope)) throw new UsageError(`--scope must be local or global, got '${scope}'`);
+    const criterion = (v.criterion as string | undefined) ?? (plan ? undefined : "l1");
+    const hessian = v.hessian as string | undefined;
+    if (hessian !== undefined && !(HESSIAN_SOURCES as readonly string[]).includes(hessian))
+      throw new UsageError(`--hessian must be ${HESSIAN_SOURCES.join(", ")}, got '${hessian}'`);
+    const obspaFlags = ["hessian", "calib", "calib-mean", "calib-std", "samples", "sequential", "no-variance-correction"].filter((f) => v[f] !== undefined);
+    if (obspaFlags.length && criterion !== "obspa" && !plan) throw new UsageError(`--${obspaFlags[0]} applies to --criterion obspa`);
+    if (!plan && criterion === "obspa" && hessian === "calibration" && v.calib === undefined) throw new UsageError("--hessian calibration needs --calib DIR (a folder of .npy, .pb or image files)");
+    if (v.calib !== undefined && !plan && hessian !== "calibration") throw new UsageError("--calib DIR applies to --hessian calibration");
+    const list = (name: string) => {
+      const x = v[name] as string | undefined;
+      if (x === undefined) return undefined;
+      const n = x.split(",").map(Number);
+      if (!n.length || n.some((y) => !Number.isFinite(y))) throw new UsageError(`--${name} takes numbers separated by commas, got '${x}'`);
+      return n;
+    };
+    const mean = list("calib-mean"), std = list("calib-std");
+    if ((mean === undefined) !== (std === undefined)) throw new UsageError("--calib-mean and --calib-std go together (the preprocessing of calibration images)");
+    if (std?.some((y) => y === 0)) throw new UsageError("--calib-std must not be 0");
     const report = await runPruneJob(file, {
       out,
       ratio,
       target: target as PruneTarget,
-      criterion: (v.criterion as string | undefined) ?? "l1",
+      criterion,
+      hessian: hessian as HessianSource | undefined,
+      calib: v.calib as string | undefined,
+      image: mean && std ? { mean, std } : undefined,
+      samples: num("samples", v.samples, (n) => Number.isInteger(n) && n >= 1),
+      sequential: v.sequential ? true : undefined,
+      varianceCorrection: v["no-variance-correction"] ? false : undefined,
       scope: scope as "local" | "global",
       roundTo: num("round-to", v["round-to"], (n) => Number.isInteger(n) && n >= 1),
       protect: v.protect as string[] | undefined,

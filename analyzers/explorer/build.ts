@@ -6,7 +6,10 @@
 import type { FunctionProto, GraphProto, NodeProto } from "onnx-buf";
 import { dataTypeName } from "../onnx/dtypes.ts";
 import { tensorDims } from "../onnx/tensor.ts";
-import { implicitInputsOf, typeProtoToTensorType, type Graph, type TensorType } from "../graph/graph.ts";
+import { implicitInputsOf, typeProtoToTensorType, type Graph, type Node, type TensorType } from "../graph/graph.ts";
+import { ruleFor } from "../graph/shapes/registry.ts";
+import type { KnownValue } from "../graph/shapes/values.ts";
+import { DataType } from "../onnx/dtypes.ts";
 import { weightSource } from "../graph/metrics.ts";
 import { modulePathOf, scopeOf } from "../graph/scopes.ts";
 import { formatAttribute } from "./attributes.ts";
@@ -20,10 +23,11 @@ export interface BuildOptions {
   shapes?: ReadonlyMap<string, TensorType>;
   /** Per-node metrics indexed like graph.nodes, e.g. `computeMetrics(graph, shapes)`. */
   metrics?: {
-    perNode: readonly { params: number; macs: number }[];
+    perNode: readonly { params: number; macs: number; macsUnknown?: boolean }[];
     params?: number;
     macs?: number;
     approximate?: boolean;
+    macsUnknown?: number;
   };
   split?: SplitOptions;
   /**
@@ -107,6 +111,10 @@ class IndexBuilder {
   readonly protos: (NodeProto | undefined)[] = [];
   private readonly bodies: { node: number; protos: { label: string; graph?: GraphProto; fn?: FunctionProto }[]; depth: number; scope: Map<string, number>[] }[] = [];
   private readonly functions = new Map<string, FunctionProto>();
+  /** Types of values by value id (main graph from the shape inference; bodies inferred here). */
+  private readonly valueTypes = new Map<number, TensorType>();
+  /** Small values known in bodies (Constant outputs, folded shape arithmetic), for their shape rules. */
+  private readonly knownValues = new Map<number, KnownValue>();
 
   constructor(
     readonly graph: Graph,
@@ -125,6 +133,7 @@ class IndexBuilder {
     const addValue = (name: string, v: Omit<IxValue, "name" | "dataType" | "shape" | "consumers">, t: TensorType | undefined): number => {
       const id = this.values.length;
       this.values.push({ name, dataType: t ? dataTypeName(t.dataType) : "", shape: jsonShape(t), consumers: [], ...v });
+      if (t) this.valueTypes.set(id, t);
       vid.set(name, id);
       return id;
     };
@@ -178,6 +187,7 @@ class IndexBuilder {
         foldedAs: foldable ? "weight" : undefined,
         params: m?.params,
         macs: m?.macs,
+        macsUnknown: m?.macsUnknown || undefined,
         attrs: this.attrs(node.proto),
         meta: meta.length ? meta : undefined,
         module: scope.module,
@@ -253,6 +263,7 @@ class IndexBuilder {
         params: metrics?.params,
         macs: metrics?.macs,
         metricsApproximate: metrics?.approximate,
+        macsUnknown: metrics?.macsUnknown || undefined,
         hierarchy: scoped ? "scopes" : "auto",
         inputs: inputIds,
         outputs: outputIds,
@@ -519,9 +530,14 @@ class IndexBuilder {
     const define = (name: string, kind: IxValue["kind"], t: TensorType | undefined, producer = -1): number => {
       const id = this.values.length;
       this.values.push({ name, dataType: t ? dataTypeName(t.dataType) : "", shape: jsonShape(t), kind, producer, consumers: [] });
+      if (t) this.valueTypes.set(id, t);
       local.set(name, id);
       return id;
     };
+    // Formal inputs the body does not type itself get them from the call (see bodyInputType).
+    const owner = this.nodes[b.node]!;
+    const ownerProto = this.protos[b.node];
+    const inputType = (k: number, count: number): TensorType | undefined => bodyInputType(owner.op, ownerProto, x.label, k, count, (i) => this.valueTypes.get(owner.inputs[i] ?? -1));
     const types = new Map<string, TensorType>();
     let protos: readonly NodeProto[];
     let outputs: string[];
@@ -531,7 +547,9 @@ class IndexBuilder {
         if (t) types.set(vi.name, t);
       }
       for (const init of x.graph.initializer) define(init.name, "initializer", { dataType: init.dataType, shape: tensorDims(init) });
-      for (const i of x.graph.input) if (!local.has(i.name)) define(i.name, "input", types.get(i.name));
+      x.graph.input.forEach((i, k) => {
+        if (!local.has(i.name)) define(i.name, "input", mergeTypes(types.get(i.name), inputType(k, x.graph!.input.length)));
+      });
       protos = x.graph.node;
       outputs = x.graph.output.map((o) => o.name);
     } else {
@@ -539,7 +557,7 @@ class IndexBuilder {
         const t = typeProtoToTensorType(vi.type);
         if (t) types.set(vi.name, t);
       }
-      for (const i of x.fn!.input) define(i, "input", types.get(i));
+      x.fn!.input.forEach((i, k) => define(i, "input", mergeTypes(types.get(i), inputType(k, x.fn!.input.length))));
       protos = x.fn!.node;
       outputs = x.fn!.output;
     }
@@ -577,7 +595,15 @@ class IndexBuilder {
         doc: p.docString || undefined,
       };
       this.pushNode(node, p);
-      node.outputs = p.output.map((o) => (o ? define(o, "intermediate", types.get(o), id) : -1));
+      // Exporters rarely declare the types inside bodies: infer them with the same rules as the main graph.
+      const inferred = this.inferBodyNode(p, inputs);
+      node.outputs = p.output.map((o, i) => {
+        if (!o) return -1;
+        const v = define(o, "intermediate", mergeTypes(types.get(o), inferred.types[i]), id);
+        const known = inferred.values?.[i];
+        if (known) this.knownValues.set(v, known);
+        return v;
+      });
       for (const v of [...inputs, ...implicit]) if (v >= firstLocal) this.values[v]!.consumers.push(id);
       cur.nodes.push(id);
       this.queueBody(id, p, b.depth + 1, scope);
@@ -585,6 +611,31 @@ class IndexBuilder {
     for (const o of outputs) {
       const v = local.get(o) ?? lookup(o);
       this.values[v]!.exits = true;
+    }
+  }
+
+  /** Output types of one body node from the shape rules, its inputs' types known so far. */
+  private inferBodyNode(p: NodeProto, inputs: number[]): { types: (TensorType | undefined)[]; values?: (KnownValue | undefined)[] } {
+    const rule = ruleFor(p.domain === "ai.onnx" ? "" : p.domain, p.opType);
+    if (!rule) return { types: [] };
+    const type = (i: number) => (inputs[i] !== undefined && inputs[i]! >= 0 ? this.valueTypes.get(inputs[i]!) : undefined);
+    // The rules read a node's op type, inputs and outputs; a body node is not in the Graph, so a stand-in.
+    const node = { index: -1, name: p.name, opType: p.opType, domain: p.domain, inputs: p.input, outputs: p.output, proto: p, implicitInputs: [] } as unknown as Node;
+    try {
+      return rule({
+        node,
+        proto: p,
+        opset: this.graph.opset(p.domain === "ai.onnx" ? "" : p.domain),
+        inputCount: p.input.length,
+        has: (i) => !!p.input[i],
+        type,
+        shape: (i) => type(i)?.shape,
+        dtype: (i) => type(i)?.dataType,
+        value: (i) => (inputs[i] !== undefined && inputs[i]! >= 0 ? this.knownValues.get(inputs[i]!) : undefined),
+      });
+    } catch {
+      // Inconsistent shapes in a body: leave them unknown, as the main graph's inference would.
+      return { types: [] };
     }
   }
 
@@ -633,7 +684,7 @@ class IndexBuilder {
       }
       let order = Infinity;
       const ops = opCounts[i]!;
-      let params = 0, macs = 0;
+      let params = 0, macs = 0, unknown = 0;
       for (const id of t.nodes) {
         const n = this.nodes[id]!;
         if (n.folded) {
@@ -647,6 +698,7 @@ class IndexBuilder {
         ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
         params += n.params ?? 0;
         macs += n.macs ?? 0;
+        if (n.macsUnknown) unknown++;
       }
       for (const c of t.groups) {
         const ci = newId.get(c)!;
@@ -655,6 +707,7 @@ class IndexBuilder {
         g.summary.folded += cs.folded;
         params += cs.params ?? 0;
         macs += cs.macs ?? 0;
+        unknown += cs.macsUnknown ?? 0;
         for (const [op, k] of opCounts[ci]!) ops.set(op, (ops.get(op) ?? 0) + k);
         order = Math.min(order, out[ci]!.order);
       }
@@ -665,6 +718,7 @@ class IndexBuilder {
       if (hasMetrics && t.kind !== "function" && t.kind !== "subgraph") {
         g.summary.params = params;
         g.summary.macs = macs;
+        if (unknown) g.summary.macsUnknown = unknown;
       }
     }
     return out;
@@ -677,6 +731,42 @@ export function shortName(name: string, op: string): string {
   const bare = op.includes("::") ? op.slice(op.indexOf("::") + 2) : op;
   if (base === bare || new RegExp(`^${bare}_\\d+$`).test(base)) return op;
   return base;
+}
+
+/**
+ * The type of a body's k-th formal input (of `count`) as the calling node implies it: a function's
+ * inputs are the call's; a Loop body gets (iteration int64 scalar, condition bool scalar, the loop-carried
+ * values); a Scan body gets its state values, then one slice of each scanned input (the scan axis dropped).
+ */
+function bodyInputType(op: string, proto: NodeProto | undefined, attr: string, k: number, count: number, callInput: (i: number) => TensorType | undefined): TensorType | undefined {
+  if (op === "Loop" && attr === "body") {
+    if (k === 0) return { dataType: DataType.INT64, shape: [] };
+    if (k === 1) return { dataType: DataType.BOOL, shape: [] };
+    return callInput(k);
+  }
+  if (op === "Scan" && attr === "body" && proto) {
+    const m = Number(proto.attribute.find((a) => a.name === "num_scan_inputs")?.i ?? 0);
+    const n = count - m;
+    if (k < n) return callInput(k);
+    const t = callInput(k);
+    if (!t?.shape) return t ? { dataType: t.dataType, shape: undefined } : undefined;
+    const axes = proto.attribute.find((a) => a.name === "scan_input_axes")?.ints.map(Number) ?? [];
+    const axis = axes[k - n] ?? 0;
+    const ax = axis < 0 ? axis + t.shape.length : axis;
+    return { dataType: t.dataType, shape: t.shape.filter((_, i) => i !== ax) };
+  }
+  if (op === "If") return undefined;
+  // A local function call: formal input k is the call's input k.
+  return proto && !proto.attribute.some((a) => a.g || a.graphs.length) ? callInput(k) : undefined;
+}
+
+/** Declared and inferred views of one type: known dims win, numbers beat symbols. */
+function mergeTypes(a: TensorType | undefined, b: TensorType | undefined): TensorType | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  if (!a.shape) return { dataType: a.dataType || b.dataType, shape: b.shape };
+  if (!b.shape || b.shape.length !== a.shape.length) return { dataType: a.dataType || b.dataType, shape: a.shape };
+  return { dataType: a.dataType || b.dataType, shape: a.shape.map((d, i) => (typeof d === "number" ? d : typeof b.shape![i] === "number" ? b.shape![i] : (d ?? b.shape![i]))) };
 }
 
 function jsonShape(t: TensorType | undefined): JsonDim[] | null {

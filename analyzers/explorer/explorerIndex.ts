@@ -30,6 +30,8 @@ export interface IxNode {
   shownAs?: number;
   params?: number;
   macs?: number;
+  /** MACs could not be computed (unknown shapes); `macs` is 0. */
+  macsUnknown?: boolean;
   attrs: AttributeInfo[];
   meta?: [string, string][];
   module: string;
@@ -83,6 +85,8 @@ export interface IndexInfo {
   params?: number;
   macs?: number;
   metricsApproximate?: boolean;
+  /** Nodes whose MACs could not be computed: `macs` is a lower bound. */
+  macsUnknown?: number;
   hierarchy: "scopes" | "auto";
   /** Item ids of the graph-input and graph-output nodes. */
   inputs: number[];

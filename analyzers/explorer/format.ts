@@ -22,6 +22,34 @@ export function formatCount(n: number | undefined): string {
   return String(Math.round(n * 100) / 100);
 }
 
+/**
+ * MACs with a marker when some could not be computed (unknown shapes): "≥1.8G" for a partial sum, "?"
+ * when nothing could be counted, so a collapsed group never passes a partial sum off as complete.
+ */
+export function formatMacs(macs: number | undefined, unknown?: number | boolean): string {
+  if (!unknown || macs === undefined) return formatCount(macs);
+  return macs > 0 ? `≥${formatCount(macs)}` : "?";
+}
+
+/** "MACs of 3 nodes unknown (shapes not inferred)", or "" when all are known. */
+export function unknownMacsNote(unknown: number | boolean | undefined): string {
+  if (!unknown) return "";
+  const n = unknown === true ? 1 : unknown;
+  return unknown === true ? "MACs unknown (shapes not inferred)" : `MACs of ${n} node${n === 1 ? "" : "s"} unknown (shapes not inferred)`;
+}
+
+/**
+ * 1234567 → "1,234,567". By hand: the first toLocaleString() in a page loads the locale data (tens to
+ * hundreds of ms of the first paint).
+ */
+export function formatInt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const s = String(Math.round(Math.abs(n)));
+  let out = "";
+  for (let i = 0; i < s.length; i++) out += (i && (s.length - i) % 3 === 0 ? "," : "") + s[i];
+  return n < 0 ? "-" + out : out;
+}
+
 function trim(s: string): string {
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
 }

@@ -4,6 +4,7 @@
  * what the CLI's `--html` writes; the browser tests and the benchmark load it too.
  */
 import fs from "node:fs";
+import zlib from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Graph } from "../graph/graph.ts";
@@ -13,6 +14,7 @@ import { ScalpelError } from "../onnx/errors.ts";
 import { elementCount, tensorDims } from "../onnx/tensor.ts";
 import { buildExplorerIndex, type BuildOptions } from "./build.ts";
 import { standalonePageHtml } from "./page.ts";
+import { ExplorerSession } from "./session.ts";
 import { weightStats } from "./stats.ts";
 import type { OverlayInput, TensorStats } from "./types.ts";
 
@@ -71,12 +73,18 @@ export function renderExplorerHtml(graph: Graph, overlays?: OverlayInput[], opts
   if (Object.keys(stats).length === 0) for (const v of index.values) v.hasData = false;
   else for (const v of index.values) if (v.hasData && !stats[v.name]) v.hasData = false;
   const codiconCss = assets.codiconCss.replace(/url\(["']?\.\/codicon\.ttf[^)]*\)/g, `url(data:font/ttf;base64,${assets.codiconFont.toString("base64")})`);
+  const hasStats = Object.keys(stats).length > 0;
+  // What the first paint needs (the model and its top level), answered here so that the page can paint
+  // before it decodes and parses the whole index (megabytes for a 20k-node graph).
+  const session = new ExplorerSession(index, { overlays, stats: hasStats ? () => Promise.reject(new Error("not on this side")) : undefined });
+  const boot = { model: session.model({ withRoot: true }) };
   return standalonePageHtml({
     title: `${index.info.name} — graph explorer`,
     script: assets.script,
     css: assets.css,
     codiconCss,
-    dataJson: JSON.stringify({ index, overlays, stats }),
+    bootJson: JSON.stringify(boot),
+    dataGzipBase64: zlib.gzipSync(JSON.stringify({ index, overlays, stats: hasStats ? stats : undefined }), { level: 6 }).toString("base64"),
     theme: opts.theme,
   });
 }

@@ -12,13 +12,13 @@ import { completeShapesWithRuntime, inferShapes, type ShapeMap } from "../graph/
 import { formatAttribute } from "./attributes.ts";
 import { buildExplorerData, type BuildOptions } from "./build.ts";
 import { ExplorerSession } from "./session.ts";
-import { weightStats } from "./stats.ts";
+import { weightStatsCancellable } from "./stats.ts";
 import type { OverlayInput } from "./types.ts";
 
 export { buildExplorerData, buildExplorerIndex, type BuildOptions, type ExplorerData } from "./build.ts";
 export { ExplorerSession, type SessionOptions, type StatsProvider } from "./session.ts";
-export { answerRequest, type HostRequest, type HostResponse } from "./host.ts";
-export { computeStats, weightStats } from "./stats.ts";
+export { answerRequest, ExplorerRequests, CANCELLED, type HostRequest, type HostResponse } from "./host.ts";
+export { computeStats, weightStats, weightStatsCancellable } from "./stats.ts";
 export { explorerWebviewHtml, explorerCsp, standalonePageHtml, type WebviewPageOptions } from "./page.ts";
 export type * from "./types.ts";
 export type { ExplorerIndex } from "./explorerIndex.ts";
@@ -39,7 +39,7 @@ export function createExplorerSession(graph: Graph, opts: ExplorerOptions = {}):
   const { index, protos } = buildExplorerData(graph, { shapes: shapes.types, metrics, ...opts.build });
   return new ExplorerSession(index, {
     overlays: opts.overlays,
-    stats: (name, bins) => weightStats(graph, name, bins),
+    stats: (name, bins, signal) => weightStatsCancellable(graph, name, bins, signal),
     attributes: (n) => protos[n]?.attribute.map((a) => formatAttribute(a, graph.model)) ?? [],
   });
 }

@@ -69,7 +69,11 @@ export interface StandalonePageOptions {
   /** codicon.css with its font already inlined as a data: URL. */
   codiconCss: string;
   /** JSON text of the embedded data (EmbeddedData in webviews/explorer/transport.ts). */
-  dataJson: string;
+  dataJson?: string;
+  /** The same data gzipped and base64-encoded (a sixth of the size; decoded after the first paint). */
+  dataGzipBase64?: string;
+  /** JSON text of what the first paint needs (EmbeddedBoot: the model with its root view). */
+  bootJson?: string;
   /** "dark", "light" or follow the system (default). */
   theme?: "dark" | "light" | "auto";
 }
@@ -94,8 +98,10 @@ export function standalonePageHtml(o: StandalonePageOptions): string {
 </head>
 <body class="standalone ${themeClass}">
 <div id="app"></div>
-<script type="application/json" id="scalpel-data">${o.dataJson.replace(/</g, "\\u003c")}</script>
+${o.bootJson !== undefined ? `<script type="application/json" id="scalpel-boot">${o.bootJson.replace(/</g, "\\u003c")}</script>` : ""}
+${o.dataJson !== undefined ? `<script type="application/json" id="scalpel-data">${o.dataJson.replace(/</g, "\\u003c")}</script>` : ""}
 <script>${o.script.replace(/<\/script/gi, "<\\/script")}</script>
+${o.dataGzipBase64 !== undefined ? `<script type="application/octet-stream" id="scalpel-data" data-encoding="gzip-base64">${o.dataGzipBase64}</script>` : ""}
 </body>
 </html>`;
 }

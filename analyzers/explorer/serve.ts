@@ -19,6 +19,8 @@ export interface ServedExplorer {
   setSession(s: ExplorerSession): void;
   /** Webview events received (ready, selected, painted, error), newest last. */
   events: unknown[];
+  /** Requests the page cancelled (aborted its fetch) before they were answered, by method. */
+  cancelled: string[];
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function serveExplorer(session: ExplorerSession, opts: { port?: num
   const assets = readExplorerAssets(opts.assetsDir ?? explorerAssetsDir());
   const clients = new Set<http.ServerResponse>();
   const events: unknown[] = [];
+  const cancelled: string[] = [];
   let current = session;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -67,9 +70,16 @@ export async function serveExplorer(session: ExplorerSession, opts: { port?: num
           events.push(body);
           return send(204, "text/plain", "");
         }
-        void answerRequest(current, { id: 0, method: body.method, params: body.params ?? {} } as HostRequest).then((r) =>
-          send(200, "application/json", JSON.stringify(r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error })),
-        );
+        // The page cancels a request by aborting its fetch (the protocol's cancel message over HTTP).
+        const abort = new AbortController();
+        res.on("close", () => {
+          if (res.writableEnded) return;
+          cancelled.push(String(body.method));
+          abort.abort(new Error("cancelled"));
+        });
+        void answerRequest(current, { id: 0, method: body.method, params: body.params ?? {} } as HostRequest, abort.signal).then((r) => {
+          if (!abort.signal.aborted) send(200, "application/json", JSON.stringify(r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error }));
+        });
       });
       return;
     }
@@ -80,6 +90,7 @@ export async function serveExplorer(session: ExplorerSession, opts: { port?: num
   return {
     url: `http://127.0.0.1:${port}/`,
     events,
+    cancelled,
     push(event) {
       for (const c of clients) c.write(`data: ${JSON.stringify(event)}\n\n`);
     },

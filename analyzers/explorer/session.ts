@@ -32,7 +32,8 @@ import {
   type ViewItem,
 } from "./types.ts";
 
-export type StatsProvider = (tensor: string, bins: number) => TensorStats | Promise<TensorStats>;
+/** `signal`: aborted when the webview cancels the request (a big tensor's statistics are then abandoned). */
+export type StatsProvider = (tensor: string, bins: number, signal?: AbortSignal) => TensorStats | Promise<TensorStats>;
 
 export interface SessionOptions {
   /** Computes statistics of stored weights (host side); absent: tensorStats fails with a clear message. */
@@ -78,9 +79,9 @@ export class ExplorerSession implements ExplorerApi {
     return [...this.overlays.values()].map((o) => o.info);
   }
 
-  model(): ModelInfo {
+  model(p: { withRoot?: boolean } = {}): ModelInfo {
     const { info, groups } = this.index;
-    return {
+    const m: ModelInfo = {
       name: info.name,
       producer: info.producer,
       irVersion: info.irVersion,
@@ -92,12 +93,15 @@ export class ExplorerSession implements ExplorerApi {
       outputs: info.outputs.map((n) => this.tensorInfo(this.index.nodes[n]!.inputs[0]!)),
       params: info.params,
       macs: info.macs,
+      macsUnknown: info.macsUnknown,
       metricsApproximate: info.metricsApproximate,
       root: groupId(0),
       hierarchy: info.hierarchy,
       overlays: this.overlayInfos(),
       stats: !!this.stats,
     };
+    if (p.withRoot) m.rootView = this.group({ id: m.root });
+    return m;
   }
 
   // ---- group views --------------------------------------------------------------------------
@@ -226,6 +230,7 @@ export class ExplorerSession implements ExplorerApi {
     };
     if (node.params !== undefined) item.params = node.params;
     if (node.macs !== undefined) item.macs = node.macs;
+    if (node.macsUnknown) item.macsUnknown = true;
     if (node.body !== undefined) item.body = groupId(node.body);
     if (node.body !== undefined) item.className = this.index.groups[node.body]!.className;
     return item;
@@ -268,6 +273,7 @@ export class ExplorerSession implements ExplorerApi {
       metadata: node.meta ?? [],
       params: node.params,
       macs: node.macs,
+      macsUnknown: node.macsUnknown,
       folded: !!node.folded,
       foldedAs: node.foldedAs,
       shownAs: node.folded && node.shownAs !== undefined ? nodeId(node.shownAs) : undefined,
@@ -292,10 +298,10 @@ export class ExplorerSession implements ExplorerApi {
     };
   }
 
-  async tensorStats(p: { name: string; bins?: number }): Promise<TensorStats> {
+  async tensorStats(p: { name: string; bins?: number }, signal?: AbortSignal): Promise<TensorStats> {
     if (!this.stats) throw new Error(`statistics of '${p.name}' are not available in this view (no weights on the host)`);
     const bins = Math.max(1, Math.min(512, Math.floor(p.bins ?? 40)));
-    return this.stats(p.name, bins);
+    return this.stats(p.name, bins, signal);
   }
 
   // ---- search and locate --------------------------------------------------------------------

@@ -52,6 +52,8 @@ export interface GroupSummary {
   /** Absent when the host has no metrics. */
   params?: number;
   macs?: number;
+  /** Member nodes whose MACs could not be computed (unknown shapes): `macs` is then only a lower bound. */
+  macsUnknown?: number;
 }
 
 export interface ViewItem {
@@ -68,6 +70,8 @@ export interface ViewItem {
   summary?: GroupSummary;
   params?: number;
   macs?: number;
+  /** Nodes: MACs could not be computed (unknown shapes). */
+  macsUnknown?: boolean;
   /** Groups and nodes with a body (local-function calls, If/Loop/Scan). */
   expandable: boolean;
   /** For expandable nodes: the group holding the body. */
@@ -137,6 +141,8 @@ export interface NodeDetails {
   metadata: [string, string][];
   params?: number;
   macs?: number;
+  /** MACs could not be computed (unknown shapes); `macs` is 0 then. */
+  macsUnknown?: boolean;
   /** Folded nodes (weight producers, shape arithmetic) are not drawn; they are shown through `shownAs`. */
   folded: boolean;
   foldedAs?: "weight" | "shape";
@@ -358,12 +364,16 @@ export interface ModelInfo {
   params?: number;
   macs?: number;
   metricsApproximate?: boolean;
+  /** Nodes whose MACs could not be computed: `macs` is a lower bound. */
+  macsUnknown?: number;
   root: ItemId;
   /** "scopes": module scopes found; "auto": none, the hierarchy is automatic. */
   hierarchy: "scopes" | "auto";
   overlays: OverlayInfo[];
   /** True when tensorStats works (weights readable by the host). */
   stats: boolean;
+  /** The root group's view, when asked for with `withRoot` (saves the first paint a round trip). */
+  rootView?: GroupView;
 }
 
 /**
@@ -371,7 +381,7 @@ export interface ModelInfo {
  * returns JSON (or a promise of it). Errors are thrown as Error (ScalpelError) and travel as messages.
  */
 export interface ExplorerApi {
-  model(p: Record<string, never>): ModelInfo;
+  model(p: { withRoot?: boolean }): ModelInfo;
   group(p: { id: ItemId }): GroupView;
   node(p: { id: ItemId }): NodeDetails;
   tensorStats(p: { name: string; bins?: number }): TensorStats | Promise<TensorStats>;

@@ -18,6 +18,8 @@ import type { ShapeMap } from "./shapes/infer.ts";
 export interface NodeMetrics {
   params: number;
   macs: number;
+  /** The op has MACs but they could not be computed (unknown shapes): `macs` is then 0, not the truth. */
+  macsUnknown?: boolean;
 }
 
 export interface ScopeMetrics {
@@ -40,6 +42,8 @@ export interface Metrics {
   scopes: ScopeMetrics;
   /** True when some dims were symbolic or unknown (MACs then assume 1 or skip the node). */
   approximate: boolean;
+  /** Nodes whose MACs could not be computed (counted as 0 in `macs`). */
+  macsUnknown?: number;
 }
 
 const NON_PARAM_TYPES = new Set<number>([DataType.INT64, DataType.INT32, DataType.BOOL, DataType.STRING, DataType.UINT64, DataType.UINT32]);
@@ -177,7 +181,7 @@ export function computeMetrics(graph: Graph, shapes: ShapeMap): Metrics {
   const perNode: NodeMetrics[] = [];
   const byOpType: Metrics["byOpType"] = {};
   let approximate = false;
-  let params = 0, macs = 0;
+  let params = 0, macs = 0, macsUnknown = 0;
   for (const node of graph.nodes) {
     let p = 0;
     const seen = new Set<string>();
@@ -190,11 +194,13 @@ export function computeMetrics(graph: Graph, shapes: ShapeMap): Metrics {
       }
     }
     let m = nodeMacs(node, shapes);
+    const unknown = m === undefined;
     if (m === undefined) {
       approximate = true;
+      macsUnknown++;
       m = 0;
     }
-    perNode.push({ params: p, macs: m });
+    perNode.push(unknown ? { params: p, macs: m, macsUnknown: true } : { params: p, macs: m });
     params += p;
     macs += m;
     const key = node.domain ? `${node.domain}::${node.opType}` : node.opType;
@@ -206,7 +212,7 @@ export function computeMetrics(graph: Graph, shapes: ShapeMap): Metrics {
   for (const t of shapes.types.values()) if (t.shape?.some((d) => typeof d !== "number")) approximate = true;
   let storedParams = 0;
   for (const name of [...graph.initializers.keys(), ...graph.constants.keys()]) storedParams += isParamTensor(graph, name);
-  return { perNode, params, storedParams, macs, byOpType, scopes: scopeTree(graph, perNode), approximate };
+  return { perNode, params, storedParams, macs, byOpType, scopes: scopeTree(graph, perNode), approximate, ...(macsUnknown ? { macsUnknown } : {}) };
 }
 
 function scopeTree(graph: Graph, perNode: NodeMetrics[]): ScopeMetrics {

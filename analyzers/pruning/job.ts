@@ -4,6 +4,7 @@
  * criterion is judged by its gain over random (output fidelity on dummy inputs, no data needed).
  */
 import fs from "node:fs";
+import path from "node:path";
 import { analyzeModel } from "../analysis.ts";
 import { ScalpelError } from "../onnx/errors.ts";
 import { saveModel } from "../onnx/save.ts";
@@ -11,12 +12,29 @@ import { applyPlanDetailed } from "./apply/index.ts";
 import { findGroups } from "./groups/index.ts";
 import { measure } from "./measure.ts";
 import { CRITERIA, modelWeights, randomBaselinePlan, scoreGroups, selectPlanDetailed, type Criterion, type SelectSettings } from "./criteria/index.ts";
-import type { GroupAnalysis, Plan } from "./types.ts";
+import { obspaCompensatorForPlan, obspaPlan, type HessianSource, type ImagePreprocess, type ProgressEvent } from "./obspa/index.ts";
+import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "./types.ts";
 import { verifyPruned, type VerifyReport } from "./verify.ts";
 
+export const HESSIAN_SOURCES: readonly HessianSource[] = ["synthetic", "bn", "identity", "calibration"];
+
 export interface PruneJobOptions extends SelectSettings {
-  /** l1 | l2 | bn | fpgm | random (default l1). */
+  /** l1 | l2 | bn | fpgm | random | obspa (default l1). */
   criterion?: string;
+  /** OBSPA: where the Hessians come from (default synthetic). */
+  hessian?: HessianSource;
+  /** OBSPA calibration folder (hessian "calibration"; with a plan, overrides the folder the plan records). */
+  calib?: string;
+  /** OBSPA calibration images: the declared preprocessing. */
+  image?: ImagePreprocess;
+  /** OBSPA: synthetic samples, or the most calibration samples read. */
+  samples?: number;
+  /** OBSPA: compensate front to back, Hessians recollected on the compensated prefix. */
+  sequential?: boolean;
+  /** OBSPA: restore BatchNorm output variances after compensation (default on, except for the identity source). */
+  varianceCorrection?: boolean;
+  /** Cancels OBSPA between batches and layers. */
+  signal?: AbortSignal;
   seed?: number;
   out: string;
   /** Apply this plan file instead of selecting. */
@@ -30,7 +48,8 @@ export interface PruneJobOptions extends SelectSettings {
   threads?: number;
   /** Also prune with random selection at the same ratio and compare (default true when selecting). */
   baseline?: boolean;
-  onProgress?: (stage: string) => void;
+  /** Stage names (see the extension's worker); OBSPA adds `detail` while selecting ("activations 3/8"). */
+  onProgress?: (stage: string, detail?: string) => void;
 }
 
 export interface PruneJobReport {
@@ -41,6 +60,8 @@ export interface PruneJobReport {
   predicted: { params: number; macs: number };
   verify: VerifyReport;
   baseline?: { criterion: "random"; relativeError: number; params: number; macs: number };
+  /** OBSPA runs: the Hessian record (as in the plan) and what the compensation did. */
+  obspa?: { hessian: HessianSpec; compensated: number; varianceCorrection: boolean; notes: string[] };
   seconds: { analyse: number; select: number; apply: number; write: number; verify: number };
 }
 
@@ -54,23 +75,58 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
   const t1 = performance.now();
   progress("selecting");
   let plan: Plan;
+  let compensate: Compensator | undefined;
+  let obspa: PruneJobReport["obspa"];
   const criterion = opts.criterion ?? "l1";
   const settings: SelectSettings = { ratio: opts.ratio, target: opts.target, scope: opts.scope, roundTo: opts.roundTo, maxGroupRatio: opts.maxGroupRatio, protect: opts.protect };
+  const obspaProgress = (e: ProgressEvent) => progress("selecting", `OBSPA ${e.phase} ${e.done}/${e.total}`);
+  const calib = opts.calib === undefined ? undefined : path.resolve(opts.calib);
   if (opts.planFile) {
     try {
       plan = JSON.parse(fs.readFileSync(opts.planFile, "utf8")) as Plan;
     } catch (e) {
       throw new ScalpelError(opts.planFile, `is not a readable plan file (${(e as Error).message})`);
     }
+    if (opts.hessian && !plan.hessian) throw new ScalpelError(opts.planFile, "was not made by OBSPA (it records no Hessian source); --hessian does not apply");
+    if (plan.hessian) {
+      // An OBSPA plan: recompute its compensation from the record (same source, seed, samples → same bytes).
+      if (opts.hessian && opts.hessian !== plan.hessian.source)
+        throw new ScalpelError(opts.planFile, `records the Hessian source '${plan.hessian.source}', not '${opts.hessian}'`);
+      if (!HESSIAN_SOURCES.includes(plan.hessian.source)) throw new ScalpelError(opts.planFile, `records an unknown Hessian source '${plan.hessian.source}'`);
+      const o: Parameters<typeof obspaCompensatorForPlan>[4] = { threads: opts.threads, onProgress: obspaProgress, signal: opts.signal };
+      if (calib) o.calib = calib;
+      if (opts.image) o.image = opts.image;
+      const r = await obspaCompensatorForPlan(a.model, a.graph, analysis, plan, o);
+      compensate = r.compensate;
+      obspa = { hessian: plan.hessian, compensated: r.compensation.compensated.length, varianceCorrection: plan.compensation?.variance === true, notes: r.compensation.notes };
+    }
+  } else if (criterion === "obspa") {
+    const hessian = opts.hessian ?? "synthetic";
+    if (!HESSIAN_SOURCES.includes(hessian)) throw new ScalpelError(file, `unknown Hessian source '${hessian}' (have ${HESSIAN_SOURCES.join(", ")})`);
+    const r = await obspaPlan(a.model, a.graph, analysis, settings, {
+      hessian,
+      calib,
+      image: opts.image,
+      samples: opts.samples,
+      sequential: opts.sequential,
+      varianceCorrection: opts.varianceCorrection,
+      seed: opts.seed,
+      threads: opts.threads,
+      onProgress: obspaProgress,
+      signal: opts.signal,
+    });
+    plan = r.plan;
+    compensate = r.compensate;
+    obspa = { hessian: r.plan.hessian!, compensated: r.compensation.compensated.length, varianceCorrection: r.plan.compensation?.variance === true, notes: r.compensation.notes };
   } else {
     if (!(CRITERIA as readonly string[]).includes(criterion))
-      throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${CRITERIA.join(", ")}; OBSPA has its own options)`);
+      throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${[...CRITERIA, "obspa"].join(", ")})`);
     const scores = scoreGroups(analysis, modelWeights(a.model, a.graph), { criterion: criterion as Criterion, seed: opts.seed });
     plan = selectPlanDetailed(analysis, scores, settings).plan;
   }
   const t2 = performance.now();
   progress("applying");
-  const applied = applyPlanDetailed(a.model, analysis, plan, { planName: opts.planFile });
+  const applied = applyPlanDetailed(a.model, analysis, plan, { planName: opts.planFile, compensate });
   const predicted = measure(analysis, applied.removal.removed);
   const t3 = performance.now();
   progress("writing");
@@ -97,6 +153,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
     predicted,
     verify,
     baseline,
+    obspa,
     seconds: { analyse: (t1 - t0) / 1e3, select: (t2 - t1) / 1e3, apply: (t3 - t2) / 1e3, write: (t4 - t3) / 1e3, verify: (t5 - t4) / 1e3 },
   };
 }

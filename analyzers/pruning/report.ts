@@ -39,8 +39,17 @@ export function formatPrune(r: PruneJobReport): string {
   const lines = [
     `${r.model} → ${r.out}`,
     `plan: ${r.plan.criterion}, ${r.plan.units} units removed in ${r.plan.groups} groups${r.plan.file ? ` (plan ${r.plan.file})` : ""}`,
-    "",
   ];
+  if (r.obspa) {
+    const h = r.obspa.hessian;
+    const rec = [`Hessian ${h.source}`, h.samples !== undefined ? `${h.samples} samples` : "", h.seed !== undefined ? `seed ${h.seed}` : "", h.sequential ? "sequential" : "", h.calib ? `from ${h.calib}` : ""];
+    lines.push(
+      `OBSPA: ${rec.filter(Boolean).join(", ")}; ${r.obspa.compensated} layer${r.obspa.compensated === 1 ? "" : "s"} compensated` +
+        (r.obspa.varianceCorrection ? ", BatchNorm variances restored (scale kept, so the L2 fidelity below reads higher; --no-variance-correction for the least-squares optimum)" : ""),
+    );
+    for (const n of r.obspa.notes) lines.push(`  note: ${n}`);
+  }
+  lines.push("");
   const rows = [["", "before", "after", "change"]];
   rows.push(["params", human(v.params.before), human(v.params.after), pct(v.params.after, v.params.before)]);
   rows.push(["MACs", human(v.macs.before), human(v.macs.after), pct(v.macs.after, v.macs.before)]);

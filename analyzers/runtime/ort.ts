@@ -11,6 +11,9 @@ import { describeError, ScalpelError } from "../onnx/errors.ts";
 import { DataType } from "../onnx/dtypes.ts";
 import type { Model } from "../onnx/model.ts";
 import type { Dim, Graph, TensorType } from "../graph/graph.ts";
+import { seededRandom } from "../util/random.ts";
+
+export { seededRandom };
 
 export { ort };
 
@@ -76,18 +79,6 @@ export function ortType(dataType: number): ort.Tensor.Type {
 /** Concrete dims for a dummy input: symbolic and unknown dims become `symbolic` (default 1). */
 export function concreteShape(shape: readonly Dim[] | undefined, symbolic: Record<string, number> = {}, fallback = 1): number[] {
   return (shape ?? []).map((d) => (typeof d === "number" && d >= 0 ? d : typeof d === "string" && symbolic[d] !== undefined ? symbolic[d]! : fallback));
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so dummy inputs are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A tensor of the given type and shape filled with seeded values (normal-ish floats, small integers). */

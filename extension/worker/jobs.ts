@@ -8,7 +8,8 @@ import { inspectReport } from "../../analyzers/report/inspect.ts";
 import { createSession, dummyFeeds } from "../../analyzers/runtime/ort.ts";
 import { TASKS } from "../../analyzers/ablation/tasks.ts";
 import { runAblation } from "./ablationJobs.ts";
-import { closeModel, explorerRequest, modelGroups, openModel, pruneOverlay } from "./modelSessions.ts";
+import { ablationOverlay, closeModel, explorerRequest, modelGroups, openModel, pruneOverlay } from "./modelSessions.ts";
+import { lensFacts } from "./lensJob.ts";
 import { runPrune } from "./pruneJob.ts";
 import { planFigures } from "./planJob.ts";
 import type { JobContext } from "./context.ts";
@@ -64,6 +65,8 @@ export const handlers: Handlers = {
   closeModel,
   modelGroups,
   pruneOverlay,
+  lensFacts,
+  ablationOverlay,
 
   async ablationTasks() {
     return Object.values(TASKS).map((t) => ({ name: t.name, template: t.template }));

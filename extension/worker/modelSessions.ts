@@ -10,6 +10,9 @@ import { loadModel } from "../../analyzers/onnx/index.ts";
 import { findGroups } from "../../analyzers/pruning/groups/index.ts";
 import type { GroupAnalysis, Plan } from "../../analyzers/pruning/types.ts";
 import fs from "node:fs";
+import { discoverStructure } from "../../analyzers/ablation/structure.ts";
+import { knockoutOverlay, layerEffectOverlay, layerKeys } from "../../analyzers/explorer/ablationOverlays.ts";
+import type { AblationReport } from "./ablationTypes.ts";
 import { inspectReport, type InspectReport } from "../../analyzers/report/inspect.ts";
 import type { JobContext } from "./context.ts";
 
@@ -53,10 +56,18 @@ export async function openModel({ file }: { file: string }, ctx: JobContext): Pr
   return { session, report: inspectReport(analysis) };
 }
 
-export async function explorerRequest({ session, request }: { session: number; request: HostRequest }): Promise<HostResponse> {
+/** The analysis and dependency groups of an open model (groups computed on first use), for other jobs. */
+export function sessionAnalysis(session: number): { analysis: Analysis; groups: GroupAnalysis } | undefined {
+  const open = sessions.get(session);
+  if (!open) return undefined;
+  const a = open.analysis;
+  return { analysis: a, groups: (open.groups ??= findGroups(a.graph, a.shapes, { metrics: a.metrics })) };
+}
+
+export async function explorerRequest({ session, request }: { session: number; request: HostRequest }, ctx?: JobContext): Promise<HostResponse> {
   const open = sessions.get(session);
   if (!open) return { kind: "response", id: request.id, ok: false, error: "the model is no longer open in the engine; reopen it" };
-  return answerRequest(open.explorer, request);
+  return answerRequest(open.explorer, request, ctx?.signal);
 }
 
 function setOverlay(open: Open, overlay: OverlayInput): OverlayInfo[] {
@@ -100,6 +111,38 @@ export async function pruneOverlay({ session, planFile, pruned }: { session: num
   } finally {
     after.model.external.close();
   }
+}
+
+/**
+ * An ablation report on the open model it ran on, as explorer overlays: the per-layer effect (replacement
+ * sweeps, AF1's L_wait curve) and the knockout per block (with the position heatmap). Undefined when the
+ * report has no per-layer figures (ABP) or no longer fits the model.
+ */
+export async function ablationOverlay({ session, report }: { session: number; report: AblationReport }): Promise<{ overlays: OverlayInfo[]; show: string } | undefined> {
+  const open = sessions.get(session);
+  if (!open) throw new Error("the model is no longer open in the engine; reopen it");
+  const g = open.analysis.graph;
+  const keys = layerKeys(discoverStructure(g), g);
+  if (keys.attention.length !== report.blocks) return undefined;
+  const method = report.method ?? "cama";
+  const layers =
+    report.kind === "af1"
+      ? layerEffectOverlay(keys, report.af1?.lWaitCurve ?? [], `AF1 L_wait curve (${report.task.name})`)
+      : report.kind === "ablate" && method !== "abp"
+        ? layerEffectOverlay(keys, report.results.flatMap((r) => (r.layer === undefined ? [] : [{ L: r.layer, accuracy: r.accuracy, faithfulness: r.faithfulness }])), `${method} at each L (${report.task.name})`)
+        : undefined;
+  const knockout =
+    report.kind === "knockout" || report.heatmap
+      ? knockoutOverlay(
+          keys,
+          report.kind === "knockout" ? report.results.flatMap((r) => (r.layer === undefined ? [] : [{ block: r.layer, faithfulness: r.faithfulness }])) : [],
+          report.heatmap && report.heatmap.window === 1 ? report.heatmap : undefined,
+        )
+      : undefined;
+  let overlays: OverlayInfo[] | undefined;
+  for (const o of [knockout, layers]) if (o) overlays = setOverlay(open, o);
+  const show = (layers ?? knockout)?.id;
+  return overlays && show ? { overlays, show } : undefined;
 }
 
 export async function closeModel({ session }: { session: number }): Promise<void> {

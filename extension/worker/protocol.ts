@@ -13,6 +13,7 @@ import type { PlanFigures } from "./planJob.ts";
 import type { GroupRow } from "./modelSessions.ts";
 import type { OverlayInfo } from "../../analyzers/explorer/types.ts";
 import type { GroupAnalysis } from "../../analyzers/pruning/types.ts";
+import type { GroupFacts } from "../../analyzers/source/groupLenses.ts";
 
 export interface Jobs {
   /** Load and analyse a model (shapes, params, MACs, module tree): the same report as `scalpel inspect`. */
@@ -35,6 +36,10 @@ export interface Jobs {
   prune: { params: PruneParams; result: PruneJobReport };
   /** Per-group figures of a plan file for its model (CodeLens on *.prune.json). */
   planFigures: { params: { model: string; planFile: string }; result: PlanFigures };
+  /** Dependency groups (owning modules) and unit importance of a model, for CodeLens in PyTorch sources. */
+  lensFacts: { params: { file: string; session?: number; criterion: string }; result: GroupFacts };
+  /** An ablation report as explorer overlays on the open model it ran on (per-layer effect, knockout heatmap). */
+  ablationOverlay: { params: { session: number; report: AblationReport }; result: { overlays: OverlayInfo[]; show: string } | undefined };
   /** The built-in ablation tasks (name and prompt template). */
   ablationTasks: { params: Record<string, never>; result: { name: string; template: string }[] };
   /** A CAMA/ABP ablation sweep, the AF1 search, or attention knockout on a transformer language model. */

@@ -40,12 +40,17 @@ export async function runPrune(p: PruneParams, ctx: JobContext): Promise<PruneJo
     scope: o.scope,
     roundTo: o.roundTo > 1 ? o.roundTo : undefined,
     protect: [...o.protect],
+    // OBSPA: a plan file carries its own Hessian record (and calibration folder), so only a new selection passes them.
+    hessian: o.criterion === "obspa" && !p.planFile ? o.hessian : undefined,
+    calib: o.criterion === "obspa" && o.hessian === "calibration" && !p.planFile ? o.calibrationFolder : undefined,
+    signal: ctx.signal,
     threads: p.threads || 1,
     latency: true,
-    onProgress: (stage) => {
+    onProgress: (stage, detail) => {
       ctx.throwIfCancelled();
       const [fraction, message] = STAGES[stage] ?? [undefined, stage];
-      ctx.progress({ fraction, message });
+      // OBSPA's own steps (activations, Hessians, scores, compensation) refine the message of "selecting".
+      ctx.progress(detail ? { message: `${message}: ${detail}` } : { fraction, message });
     },
   });
   ctx.progress({ fraction: 1 });

@@ -267,6 +267,8 @@ async function handle(page, req) {
         for (const h of handles) {
           const t = ((await h.textContent()) ?? "").trim();
           if (!req.contains || t.includes(req.contains)) {
+            // A hover left by the previous click (a quick-pick row's tooltip) can cover the target: move away first.
+            await page.mouse.move(0, 0);
             await h.click();
             return null;
           }

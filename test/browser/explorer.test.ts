@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { renderExplorerHtml } from "../../analyzers/explorer/html.ts";
+import { explorerWebviewHtml } from "../../analyzers/explorer/page.ts";
 import { formatNumber } from "../../analyzers/explorer/format.ts";
 import type { GroupView, OverlayInput } from "../../analyzers/explorer/types.ts";
 import { scaleColor } from "../../webviews/explorer/palette.ts";
@@ -14,7 +15,11 @@ import os from "node:os";
 import { ModelProtoSchema } from "onnx-buf";
 import { encodeBytes } from "../../analyzers/onnx/encode.ts";
 import { requireTorchvisionModel } from "../fixtures/paths.ts";
-import { functionAndIfModel, residualGroups } from "../helpers/explorer.ts";
+import { functionAndIfModel } from "../helpers/explorer.ts";
+import { groupsOverlay } from "../../analyzers/explorer/pruningOverlays.ts";
+import { findGroups } from "../../analyzers/pruning/groups/index.ts";
+import { inferShapes } from "../../analyzers/graph/shapes/index.ts";
+import { computeMetrics } from "../../analyzers/graph/metrics.ts";
 import { app, ARTIFACTS, drawnChildren, fitAll, graphOf, idle, launch, open, screenshot, serve, type Opened, type Served } from "./harness.ts";
 
 const rgb = (s: string) => s.replace(/\s+/g, "");
@@ -138,11 +143,18 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     const graph = served.graph;
     const convs = graph.nodes.filter((n) => n.opType === "Conv");
     const values = Object.fromEntries(convs.map((n, i) => [n.name, i / (convs.length - 1)]));
-    const groups = residualGroups(graph);
-    const stage1 = groups.find((g) => g.members.some((m) => m.node === "/layer1/layer1.0/conv2/Conv"))!;
+    // The real dependency groups (the pruning engine), as the extension shows them.
+    const shapes = inferShapes(graph);
+    const dg = groupsOverlay(findGroups(graph, shapes, { metrics: computeMetrics(graph, shapes) }));
+    const outOf = (g: (typeof dg.groups)[number], node: string) => g.members.some((m) => m.node === node && m.role === "out");
+    // The residual stream of stage 1: the stem conv and both blocks' second convs write the same channels.
+    const stage1 = dg.groups.find((g) => outOf(g, "/layer1/layer1.0/conv2/Conv"))!;
+    assert.ok(stage1 && outOf(stage1, "/conv1/Conv") && outOf(stage1, "/layer1/layer1.1/conv2/Conv"), JSON.stringify(stage1?.members));
+    const fcGroup = dg.groups.find((g) => outOf(g, "/fc/Gemm"))!;
+    assert.ok(fcGroup.frozen?.length, "the classifier's outputs reach the graph output: frozen");
     const overlays: OverlayInput[] = [
       { kind: "values", id: "imp", title: "Importance (L1)", values },
-      { kind: "groups", id: "dg", title: "Dependency groups", groups },
+      dg,
       {
         kind: "diff",
         id: "plan",
@@ -174,13 +186,13 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     await screenshot(page, "resnet18-overlay-importance");
 
     // Dependency groups: pick the stage-1 residual group in the legend; every member is highlighted.
-    await app(page, "applyOverlay", "dg");
+    await app(page, "applyOverlay", dg.id);
     for (const l of ["layer1", "layer2"]) await app(page, "toggle", byLabel(root, l).id);
     const layer1 = served.session.group({ id: byLabel(root, "layer1").id });
     for (const b of layer1.items) await app(page, "toggle", b.id);
     await page.click(`.legend li[data-key="${stage1.id}"]`);
     await fitAll(page);
-    const members = served.session.overlayMembers({ overlay: "dg", key: stage1.id });
+    const members = served.session.overlayMembers({ overlay: dg.id, key: stage1.id });
     assert.ok(members.members.length >= 10);
     let checked = 0;
     for (const m of members.members) {
@@ -201,13 +213,15 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     assert.ok(checked >= 10, `only ${checked} members drawn`);
     assert.ok(await page.$eval(`#it-${byLabel(root, "layer1").id}`, (e) => e.classList.contains("hl-container")));
     assert.ok(await page.$eval(`#it-${byLabel(root, "fc").id}`, (e) => e.classList.contains("hl-dim")), "non-members are dimmed");
-    // Frozen channels: the node is marked, and the legend gives the reason.
-    if (stage1.frozen?.length) {
-      const fz = served.session.locate({ name: stage1.frozen[0]!.node! }).shownAs;
-      assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("ov-frozen")));
-      assert.match((await page.textContent(".legend .group-detail"))!, new RegExp(stage1.frozen[0]!.reason));
-    }
     await screenshot(page, "resnet18-overlay-residual-group");
+    // Frozen channels: the classifier's group; its node is marked, and the legend gives the engine's reason.
+    await page.click(`.legend li[data-key="${fcGroup.id}"]`);
+    await idle(page);
+    const fz = served.session.locate({ name: "/fc/Gemm" }).shownAs;
+    assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("ov-frozen")));
+    assert.ok(await page.$eval(`#it-${fz}`, (e) => e.classList.contains("hl-member")));
+    const detail = (await page.textContent(".legend .group-detail"))!;
+    for (const f of fcGroup.frozen!) assert.ok(detail.includes(f.reason), `'${f.reason}' not in the legend: ${detail}`);
 
     // Pruning diff: the changed conv is marked and shows its channels.
     await app(page, "applyOverlay", "plan");
@@ -237,7 +251,7 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     await page.evaluate(() => (window as unknown as { __scalpel: { app: { saveNow(): void } } }).__scalpel.app.saveNow());
     const view = await page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { view: unknown } } } }).__scalpel.app.getRenderer().view);
     // Layouts travel with the state, so a restored tab needs no ELK run for what was open.
-    const saved = await page.evaluate(() => (history.state as { scalpel: { layouts: { key: string }[] } }).scalpel.layouts.map((l) => l.key.split("|")[0]));
+    const saved = await page.evaluate(() => (JSON.parse((history.state as { scalpel: { layoutsJson: string } }).scalpel.layoutsJson) as { key: string }[]).map((l) => l.key.split("|")[0]));
     assert.ok(saved.includes("g0") && saved.includes(byLabel(root, "layer3").id), saved.join(","));
     await page.reload();
     await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);
@@ -310,6 +324,12 @@ describe("graph explorer in Chromium: bodies", function () {
       await o.page.click(`#it-${call.id} [data-toggle]`);
       await idle(o.page);
       assert.deepEqual((await drawnChildren(o.page, call.body!)).map((d) => d.id).sort(), served.session.group({ id: call.body! }).items.map((i) => i.id).sort());
+      // Shapes inside the body (inferred from the call's inputs) are in the details pane.
+      const relu = served.session.group({ id: call.body! }).items.find((i) => i.op === "Relu")!;
+      await app(o.page, "select", relu.id, true);
+      const details = (await o.page.textContent(".details"))!;
+      assert.match(details, /Relu/);
+      assert.ok(details.includes("1×4"), `no shape in the body's details: ${details}`);
       await app(o.page, "toggle", branch.id);
       const branches = served.session.group({ id: branch.body! }).items;
       assert.deepEqual(branches.map((b) => b.label), ["then_branch", "else_branch"]);
@@ -333,7 +353,9 @@ describe("graph explorer in Chromium: standalone report", function () {
 
   it("renders from one self-contained HTML file: top level, details and embedded weight statistics", async () => {
     const graph = graphOf(requireTorchvisionModel("resnet18"));
-    const html = renderExplorerHtml(graph, [{ kind: "groups", id: "dg", title: "Dependency groups", groups: residualGroups(graph) }]);
+    const shapes = inferShapes(graph);
+    const metrics = computeMetrics(graph, shapes);
+    const html = renderExplorerHtml(graph, [groupsOverlay(findGroups(graph, shapes, { metrics }))], { shapes, metrics });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, "resnet18-report.html");
     fs.writeFileSync(file, html);
@@ -383,4 +405,64 @@ describe("graph explorer in Chromium: transformers (screenshots)", function () {
       }
     });
   }
+});
+
+describe("graph explorer in Chromium: cancelling requests (VS Code's message protocol)", function () {
+  it("a statistics request still waiting when the user selects another node is cancelled with { kind: 'cancel', id }", async () => {
+    const served = await serve(requireTorchvisionModel("resnet18"));
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const origin = new URL(served.server.url).origin;
+      // The webview page as VS Code serves it, with a stand-in acquireVsCodeApi: requests go to the Node
+      // session over HTTP, except tensorStats, which is held (a slow host), so it is still in flight.
+      await page.route(`${served.server.url}vscode.html`, (route) =>
+        route.fulfill({
+          contentType: "text/html",
+          body: explorerWebviewHtml({ cspSource: origin, connectSrc: origin, nonce: "n0nce", scriptUri: "explorer.js", styleUri: "explorer.css", codiconUri: "codicon.css", transport: "vscode" }),
+        }),
+      );
+      // A string, not a closure: tsx would wrap its functions in a helper the page does not have.
+      await page.addInitScript(`(() => {
+        window.__posted = [];
+        let state;
+        window.acquireVsCodeApi = () => ({
+          postMessage(m) {
+            window.__posted.push(m);
+            if (m.kind !== "request" || m.method === "tensorStats") return;
+            fetch("rpc", { method: "POST", body: JSON.stringify({ method: m.method, params: m.params }) })
+              .then((r) => r.json())
+              .then((b) => window.postMessage({ kind: "response", id: m.id, ...b }, "*"));
+          },
+          getState: () => state,
+          setState: (s) => (state = s),
+        });
+      })()`);
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${served.server.url}vscode.html`);
+      await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);
+      await page.evaluate(() => (window as unknown as { __scalpel: { ready: Promise<void> } }).__scalpel.ready);
+      const conv = served.session.locate({ name: "/layer4/layer4.1/conv2/Conv" });
+      await app(page, "revealBy", { name: "/layer4/layer4.1/conv2/Conv" });
+      await page.click('tr[data-tensor="layer4.1.conv2.weight"] .stats-btn');
+      await page.waitForSelector(".stats-host vscode-progress-ring");
+      type Posted = { kind: string; id: number; method?: string };
+      const posted = () => page.evaluate(() => (window as unknown as { __posted: Posted[] }).__posted);
+      const stats = (await posted()).find((m) => m.kind === "request" && m.method === "tensorStats")!;
+      assert.ok(stats, "the statistics were asked for");
+      assert.ok(!(await posted()).some((m) => m.kind === "cancel"));
+      // The user moves on: another node.
+      const other = served.session.locate({ name: "/layer4/layer4.1/conv1/Conv" });
+      assert.notEqual(other.shownAs, conv.shownAs);
+      await app(page, "select", other.id, true);
+      const cancels = (await posted()).filter((m) => m.kind === "cancel");
+      assert.deepEqual(cancels, [{ kind: "cancel", id: stats.id }]);
+      assert.match((await page.textContent(".details"))!, /layer4\.1\.conv1/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await served.server.close();
+    }
+  });
 });

@@ -92,7 +92,15 @@ describe("ablations on the arithmetic transformer", function () {
     }
   });
 
-  it("Attention Knockout gives a layer × position heatmap", async () => {
+  it("Attention Knockout gives a layer × position heatmap, also as an overlay on the model open in the explorer", async () => {
+    // The model open in the graph explorer: the knockout per block becomes an overlay there.
+    const uri = vscode.Uri.file(model);
+    const painted = waitFor(api.editors.onDidExplorerEvent, (e) => e.type === "painted" && e.view.document.uri.fsPath === model, 60_000, "the graph explorer's first paint");
+    await vscode.commands.executeCommand("vscode.open", uri);
+    const view = await api.editors.whenSettled(uri);
+    assert.equal(view?.document.state.kind, "ready");
+    await painted;
+    const overlay = waitFor(view!.document.onHostEvent, (e) => e.type === "overlays" && e.show === "ablation-knockout", 600_000, "the ablation overlay");
     const report = await vscode.commands.executeCommand<AblationReport | undefined>("onnxScalpel.attentionKnockout", vscode.Uri.file(model), {
       task: "add",
       samples: 200,
@@ -104,6 +112,40 @@ describe("ablations on the arithmetic transformer", function () {
     assert.equal(report.heatmap.faithfulness.length, report.blocks);
     assert.equal(report.heatmap.positions.length, report.heatmap.length - 1, "every key position but the last");
     for (const row of report.heatmap.faithfulness) for (const v of row) assert.ok(v >= 0 && v <= 1);
+
+    const ev = await overlay;
+    assert.ok(ev.type === "overlays");
+    const info = ev.overlays.find((o) => o.id === "ablation-knockout");
+    assert.ok(info, JSON.stringify(ev.overlays.map((o) => o.id)));
+    assert.equal(info.kind, "matrix");
+    assert.equal(info.unmatched, 0, "every block's attention found in the graph");
+    if (driver.available) {
+      await driver.texts(".legend:not([hidden]) .legend-title", "webview", { contains: "Ablation: attention knockout" });
+      const rows = await driver.texts(".legend .heat-rows a", "webview", { contains: "block 0" });
+      assert.deepEqual(rows, Array.from({ length: report.blocks }, (_, l) => `block ${l}`), "one heatmap row per block, each a link into the graph");
+      await driver.screenshot("ablation-knockout-overlay");
+    }
+  });
+
+  it("a CAMA sweep on the model open in the explorer shows the effect of each layer L as an overlay", async () => {
+    const uri = vscode.Uri.file(model);
+    await vscode.commands.executeCommand("vscode.open", uri);
+    const view = await api.editors.whenSettled(uri);
+    assert.equal(view?.document.state.kind, "ready");
+    const overlay = waitFor(view!.document.onHostEvent, (e) => e.type === "overlays" && e.show === "ablation-layers", 600_000, "the per-layer overlay");
+    const report = await vscode.commands.executeCommand<AblationReport | undefined>("onnxScalpel.runAblation", uri, { task: "add", samples: 60, sink: "bos", method: "cama" });
+    assert.ok(report);
+    assert.equal(report.results.length, report.blocks + 1, "one run per L = 0…N");
+    const ev = await overlay;
+    assert.ok(ev.type === "overlays");
+    const info = ev.overlays.find((o) => o.id === "ablation-layers");
+    assert.equal(info?.kind, "matrix");
+    assert.equal(info.unmatched, 0, "every layer L found in the graph");
+    assert.match(info.title, /cama at each L/);
+    if (driver.available) {
+      const rows = await driver.texts(".legend .heat-rows a", "webview", { contains: "L=0" });
+      assert.deepEqual(rows, report.results.map((r) => `L=${r.layer}`), "one heatmap row per L, each a link into the graph");
+    }
   });
 
   it("Cancel in the progress notification stops a sweep without a report", async function () {

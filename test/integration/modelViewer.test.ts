@@ -104,6 +104,39 @@ describe("model viewer (custom editor for *.onnx)", function () {
     }
   });
 
+  it("keeps the ONNX Model tree and the graph explorer's selection in sync", async () => {
+    const file = fixture("tiny_cnn.onnx");
+    const painted = waitFor(api.editors.onDidExplorerEvent, (e) => e.type === "painted" && e.view.document.uri.fsPath === file, 60_000, "the graph explorer's first paint");
+    assert.equal((await openModel(api, file)).kind, "ready");
+    await painted;
+    await vscode.commands.executeCommand("onnxScalpel.modelTree.focus");
+    for (let i = 0; i < 50 && !api.treeView.visible; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(api.treeView.visible, "the tree view is shown");
+
+    // Tree → graph: selecting a nested module in the tree selects it in the explorer (which opens its parents).
+    const conv = api.tree.findModule("blocks.0.conv2");
+    assert.ok(conv, "the tree has blocks.0.conv2");
+    const shown = waitFor(api.editors.onDidExplorerEvent, (e) => e.type === "selected" && e.detail.module === "blocks.0.conv2", 20_000, "the graph to select blocks.0.conv2");
+    await api.treeView.reveal(conv, { select: true, focus: true, expand: true });
+    const sel = await shown;
+    assert.equal(sel.fromHost, true, "the explorer's selection came from the tree's reveal");
+    assert.equal(api.treeView.selection[0], conv, "the tree keeps its selection");
+
+    // Graph → tree: a click on a node in the graph selects its module in the tree.
+    if (driver.available) {
+      // blocks.0 is open in the graph now (the reveal expanded it): click its first conv.
+      const clicked = waitFor(api.editors.onDidExplorerEvent, (e) => e.type === "selected" && e.detail.module === "blocks.0.conv1", 20_000, "the graph to report the click on conv1");
+      await driver.click('svg.canvas g[data-kind="node"]', "webview", { contains: "conv1" });
+      assert.equal((await clicked).fromHost, false, "a user's click");
+      const target = api.tree.findModule("blocks.0.conv1");
+      for (let i = 0; i < 40 && api.treeView.selection[0] !== target; i++) await new Promise((r) => setTimeout(r, 100));
+      const now = api.treeView.selection[0];
+      assert.ok(now?.kind === "module" && now.row.module === "blocks.0.conv1", `the tree selected blocks.0.conv1: ${now?.kind === "module" ? now.row.module : now?.kind}`);
+      await driver.texts(".sidebar .monaco-list-row.selected", "workbench", { contains: "conv1" });
+      await driver.screenshot("tree-graph-sync");
+    }
+  });
+
   it("reports a corrupt .onnx with one clear notification and a Show details action", async () => {
     const good = fs.readFileSync(fixture("tiny_cnn.onnx"));
     const file = path.join(workspaceDir(), "corrupt.onnx");

@@ -137,6 +137,11 @@ describe("Prune Model", () => {
     const groupLenses = lenses.filter((l) => l.command?.command === "");
     assert.equal(groupLenses.length, pruned.length);
     for (const g of pruned) assert.ok(groupLenses.some((l) => l.command!.title.includes(`remove ${g.prune.length} of `)), g.key);
+    // The removed units' L1 score relative to their group's mean: an L1 plan removes the least important.
+    for (const l of groupLenses) {
+      const score = /· score ([\d.]+)× mean$/.exec(l.command!.title);
+      assert.ok(score && Number(score[1]) <= 1, l.command!.title);
+    }
     if (driver.available) {
       await driver.texts(".contentWidgets .codelens-decoration", "workbench", { contains: "Apply plan" });
       await driver.screenshot("plan-codelens");

@@ -4,7 +4,7 @@
  * and saved state together. The host owns the model; this side only holds what is on screen.
  */
 import type { GroupView, ItemId, Location, ModelInfo, OverlayInfo, OverlayItemValue, SearchHit, ViewItem } from "../../analyzers/explorer/types.ts";
-import { formatCount } from "../../analyzers/explorer/format.ts";
+import { formatCount, formatInt, formatMacs } from "../../analyzers/explorer/format.ts";
 import type { HostEvent } from "../protocol.ts";
 import type { GroupLayout, LayoutRequest } from "./layout/elkGraph.ts";
 import { LayoutClient } from "./layout/client.ts";
@@ -14,7 +14,7 @@ import { Minimap } from "./minimap.ts";
 import { OverlayController } from "./overlay.ts";
 import { Renderer, type View } from "./render.ts";
 import { composeScene, groupOf, type Scene, type SceneItem } from "./scene.ts";
-import { READY, type Transport } from "./transport.ts";
+import { isCancelled, READY, type Transport } from "./transport.ts";
 import { DetailsPane } from "./ui/details.ts";
 import { h } from "./ui/dom.ts";
 import { Legend } from "./ui/legend.ts";
@@ -29,9 +29,17 @@ interface SavedState {
   selected?: ItemId | null;
   details?: boolean;
   highlight?: string | null;
-  /** ELK layouts of the top level and the expanded groups (keys include the box sizes). */
+  /** ELK layouts of the top level and the expanded groups (keys include the box sizes), older states. */
   layouts?: GroupLayout[];
+  /**
+   * The same as JSON text: one string is cheap to copy on every save (the state is cloned each time the
+   * view moves), a tree of thousands of points is not.
+   */
+  layoutsJson?: string;
 }
+
+/** How long an expansion may wait for ELK before it draws the quick layout (the goal is 150 ms in all). */
+const EXPAND_WAIT_MS = 50;
 
 /** Saved layouts are capped so the state stays small (VS Code serialises it on every change). */
 const MAX_SAVED_POINTS = 200_000;
@@ -63,6 +71,7 @@ export class ExplorerApp {
   private saveTimer = 0;
   private searchTimer = 0;
   private searchSeq = 0;
+  private searchAbort: AbortController | undefined;
   readonly timings: { firstPaint?: number; expand: { id: ItemId; ms: number; layoutMs: number; cached: boolean; quick: boolean }[] } = { expand: [] };
   private readonly els: {
     root: HTMLElement;
@@ -102,7 +111,7 @@ export class ExplorerApp {
     this.details = new DetailsPane(this.els.aside, {
       reveal: (id) => void this.revealId(id),
       revealTensor: (name) => void this.revealBy({ tensor: name }),
-      stats: (name) => this.transport.request("tensorStats", { name, bins: 48 }),
+      stats: (name, signal) => this.transport.request("tensorStats", { name, bins: 48 }, signal),
       highlightGroup: (key) => void this.highlightGroup(key),
     });
     this.legend = new Legend(root.querySelector<HTMLElement>(".legend")!, {
@@ -124,16 +133,24 @@ export class ExplorerApp {
 
   async start(): Promise<void> {
     this.track(1);
-    this.layoutClient.warmUp();
     try {
       performance.mark("scalpel-start");
-      this.model = await this.transport.request("model", {});
+      // The root's view comes with the model: one round trip before the first paint, not two.
+      this.model = await this.transport.request("model", { withRoot: true });
       performance.mark("scalpel-model");
+      if (this.model.rootView) {
+        this.views.set(this.model.root, this.model.rootView);
+        delete this.model.rootView;
+        performance.mark("scalpel-root-view");
+      }
       const saved = this.loadState();
-      if (saved?.layouts) this.layoutClient.seed(saved.layouts);
+      const savedLayouts = saved ? savedLayoutsOf(saved) : undefined;
+      if (savedLayouts) this.layoutClient.seed(savedLayouts);
       this.fillOverlaySelect(this.model.overlays, saved?.overlay ?? null);
       this.setStatus();
-      await this.loadGroup(this.model.root, 0, 60);
+      // A saved ELK layout of the top level, or the quick layout: ELK's worker is started only after the
+      // first paint, so that parsing and initialising ELK (1.5 MB) does not compete with it for the CPU.
+      await this.loadGroup(this.model.root, 0, 0);
       performance.mark("scalpel-root-laid-out");
       if (saved?.overlay) await this.applyOverlay(saved.overlay, false);
       this.compose(false);
@@ -143,6 +160,7 @@ export class ExplorerApp {
       this.timings.firstPaint = performance.now();
       performance.mark("scalpel-first-paint");
       this.transport.notify({ type: "painted", ms: Math.round(performance.now()) });
+      this.layoutClient.warmUp();
       if (saved) await this.restore(saved);
       else this.details.showModel(this.model);
       this.transport.notify(READY);
@@ -150,6 +168,7 @@ export class ExplorerApp {
     } catch (e) {
       this.fail(e);
     } finally {
+      this.layoutClient.warmUp();
       this.track(-1);
     }
   }
@@ -198,8 +217,24 @@ export class ExplorerApp {
       hash = (Math.imul(hash, 31) + w * 7 + h) | 0;
     }
     req.key = `${gid}|${hash}`;
+    const hit = this.layoutClient.cached(req.key);
+    if (hit) {
+      this.layouts.set(gid, hit);
+      return hit;
+    }
     const predicted = this.layoutClient.predictMs(req.items.length);
-    const elk = this.layoutClient.layout(req, priority);
+    // When the quick layout will be drawn at once, ELK starts after that paint: on a busy machine its
+    // worker would otherwise take CPU from the very frame the user waits for.
+    const quickNow = quickAfterMs !== undefined && predicted > quickAfterMs;
+    let elk: Promise<GroupLayout>;
+    if (quickNow) {
+      this.deferredElk.add(req.key);
+      elk = nextPaint().then(() => {
+        // Cancelled before it was even asked for (the group was closed in the meantime).
+        if (!this.deferredElk.delete(req.key)) throw new DOMException("layout cancelled", "AbortError");
+        return this.layoutClient.layout(req, priority);
+      });
+    } else elk = this.layoutClient.layout(req, priority);
     const tAsk = performance.now();
     if (gid === this.model.root) void elk.then(() => performance.mark("scalpel-root-elk")).catch(() => undefined);
     void elk.then((l) => this.elkReady.set(gid, { at: performance.now(), ms: performance.now() - tAsk, layoutMs: l.ms })).catch(() => undefined);
@@ -213,8 +248,9 @@ export class ExplorerApp {
       this.layouts.set(gid, layout);
       return layout;
     }
-    // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't).
-    const wait = predicted > quickAfterMs * 1.5 ? 0 : quickAfterMs;
+    // Wait for ELK only when it can plausibly answer in time (it is busy, or slow on this machine: don't);
+    // otherwise the quick layout is drawn now and ELK's replaces it, animated, when it arrives.
+    const wait = quickNow ? 0 : quickAfterMs;
     const first = await Promise.race([elk.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), wait))]);
     if (first) {
       this.layouts.set(gid, first);
@@ -222,6 +258,7 @@ export class ExplorerApp {
     }
     const quick = quickLayout(req);
     this.layouts.set(gid, quick);
+    this.elkPending.set(gid, req.key);
     this.refining++;
     elk
       .then((l) => {
@@ -231,12 +268,27 @@ export class ExplorerApp {
       })
       .catch(() => undefined)
       .finally(() => {
+        if (this.elkPending.get(gid) === req.key) this.elkPending.delete(gid);
         this.refining--;
         this.track(0);
       });
     return quick;
   }
   private refining = 0;
+  /** Groups drawn with the quick layout while ELK's is on its way: the layout request's key. */
+  private readonly elkPending = new Map<ItemId, string>();
+  /** ELK requests waiting for the paint of their quick layout before they are sent to the worker. */
+  private readonly deferredElk = new Set<string>();
+  private layoutsCancelled = 0;
+
+  /** The group was closed before ELK's layout came: cancel that layout (it is asked again on the next expansion). */
+  private cancelLayout(gid: ItemId): void {
+    const key = this.elkPending.get(gid);
+    if (!key || !(this.deferredElk.delete(key) || this.layoutClient.cancel(key))) return;
+    this.layoutsCancelled++;
+    this.elkPending.delete(gid);
+    if (this.layouts.get(gid)?.quick) this.layouts.delete(gid);
+  }
   /** When each group's ELK layout arrived (benchmark). */
   readonly elkReady = new Map<ItemId, { at: number; ms: number; layoutMs: number }>();
 
@@ -292,6 +344,8 @@ export class ExplorerApp {
     if (this.expanded.has(id)) {
       this.expanded.delete(id);
       this.expandOrder.splice(this.expandOrder.indexOf(id), 1);
+      const closed = groupOf(si.item);
+      if (closed) this.cancelLayout(closed);
       this.compose(true, { id, before: si.rect });
       this.announce(`Collapsed ${si.item.label}`);
       return;
@@ -304,7 +358,7 @@ export class ExplorerApp {
     this.track(1);
     try {
       const cachedBefore = this.layouts.has(gid);
-      const layout = await this.loadGroup(gid, 0, 100);
+      const layout = await this.loadGroup(gid, 0, EXPAND_WAIT_MS);
       this.expanded.add(id);
       this.expandOrder.push(id);
       const before = this.scene?.byId.get(id)?.rect;
@@ -343,6 +397,7 @@ export class ExplorerApp {
   }
 
   collapseAll(): void {
+    for (const gid of [...this.elkPending.keys()]) if (gid !== this.model.root) this.cancelLayout(gid);
     this.expanded.clear();
     this.expandOrder.length = 0;
     this.compose(true);
@@ -376,6 +431,10 @@ export class ExplorerApp {
     if (id) this.setFocus(drawnAs ?? id, false);
     this.saveSoon();
     const token = (this.selectToken = (this.selectToken ?? 0) + 1);
+    // A newer selection cancels what the previous one still waits for.
+    this.selectAbort?.abort();
+    const abort = (this.selectAbort = new AbortController());
+    const signal = abort.signal;
     this.track(1);
     try {
       if (!id) {
@@ -385,14 +444,14 @@ export class ExplorerApp {
       }
       const info = this.overlay.active;
       if (id.startsWith("g")) {
-        const v = this.views.get(id) ?? (await this.transport.request("group", { id }));
-        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id) } : undefined;
+        const v = this.views.get(id) ?? (await this.transport.request("group", { id }, signal));
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, id, v.path[v.path.length - 1]?.id, signal) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showGroup(v, ov);
         this.transport.notify({ type: "selected", id, module: v.module || undefined });
       } else {
-        const d = await this.transport.request("node", { id });
-        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group) } : undefined;
+        const d = await this.transport.request("node", { id }, signal);
+        const ov = info ? { info, value: await this.overlayValueOf(info.id, d.shownAs ?? id, d.group, signal) } : undefined;
         if (token !== this.selectToken) return;
         this.details.showNode(d, ov);
         this.transport.notify({ type: "selected", id, name: d.name, module: d.module || undefined });
@@ -400,19 +459,20 @@ export class ExplorerApp {
       }
       if (fromUser) this.setDetailsOpen(true);
     } catch (e) {
-      this.fail(e);
+      if (!isCancelled(e)) this.fail(e);
     } finally {
       this.track(-1);
     }
   }
   private selectToken = 0;
+  private selectAbort: AbortController | undefined;
 
   /** An item's overlay value, from the values on screen or asked for its group. */
-  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined): Promise<OverlayItemValue | undefined> {
+  private async overlayValueOf(overlay: string, id: ItemId, group: ItemId | undefined, signal?: AbortSignal): Promise<OverlayItemValue | undefined> {
     const si = this.scene?.byId.get(id);
     const onScreen = si ? this.overlay.valueOf(si) : undefined;
     if (onScreen || !group) return onScreen;
-    const r = await this.transport.request("overlayValues", { overlay, group });
+    const r = await this.transport.request("overlayValues", { overlay, group }, signal);
     return r.items.find((x) => x.id === id);
   }
 
@@ -439,7 +499,7 @@ export class ExplorerApp {
       const item = this.findItem(a);
       const gid = item && groupOf(item);
       if (!gid) throw new Error(`cannot open '${a}' on the way to '${loc.id}'`);
-      await this.loadGroup(gid, 0, 100);
+      await this.loadGroup(gid, 0, EXPAND_WAIT_MS);
       this.expanded.add(a);
       this.expandOrder.push(a);
       changed = true;
@@ -466,13 +526,16 @@ export class ExplorerApp {
       return;
     }
     const seq = ++this.searchSeq;
+    // The query changed: the previous search's answer is stale.
+    this.searchAbort?.abort();
     this.searchTimer = window.setTimeout(async () => {
+      const abort = (this.searchAbort = new AbortController());
       this.track(1);
       try {
-        const r = await this.transport.request("search", { query: q, limit: 100 });
+        const r = await this.transport.request("search", { query: q, limit: 100 }, abort.signal);
         if (seq === this.searchSeq) this.search.show(r);
       } catch (e) {
-        this.fail(e);
+        if (!isCancelled(e)) this.fail(e);
       } finally {
         this.track(-1);
       }
@@ -487,7 +550,8 @@ export class ExplorerApp {
     sel.append(h("vscode-option", { value: "" }, "No overlay"));
     for (const o of list) sel.append(h("vscode-option", { value: o.id, description: o.description }, o.title));
     sel.toggleAttribute("disabled", list.length === 0);
-    sel.value = active ?? "";
+    // The element's value setter re-renders its dropdown: skip it when nothing changes (the first paint).
+    if (list.length || (sel.value || "") !== (active ?? "")) sel.value = active ?? "";
   }
 
   async applyOverlay(id: string | null, redraw = true): Promise<void> {
@@ -738,7 +802,7 @@ export class ExplorerApp {
 
   private setStatus(): void {
     const m = this.model;
-    this.els.status.textContent = `${m.name} · ${m.nodeCount.toLocaleString()} nodes${m.totalNodes > m.nodeCount ? ` (${(m.totalNodes - m.nodeCount).toLocaleString()} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatCount(m.macs)} MACs` : "metrics unavailable"}`;
+    this.els.status.textContent = `${m.name} · ${formatInt(m.nodeCount)} nodes${m.totalNodes > m.nodeCount ? ` (${formatInt(m.totalNodes - m.nodeCount)} folded)` : ""} · ${m.params !== undefined ? `${formatCount(m.params)} params · ${formatMacs(m.macs, m.macsUnknown)} MACs` : "metrics unavailable"}`;
   }
 
   private showEdgeTip(e: Scene["edges"][number] | null, x: number, y: number): void {
@@ -797,8 +861,8 @@ export class ExplorerApp {
       selected: this.selected,
       details: this.els.detailsBtn.checked,
       highlight: this.overlay.highlight?.key ?? null,
-      layouts: [],
     };
+    const chosen: GroupLayout[] = [];
     let points = 0;
     const open = this.expandOrder.filter((id) => this.expanded.has(id)).map((id) => {
       const it = this.findItem(id);
@@ -809,10 +873,14 @@ export class ExplorerApp {
       if (!l || l.quick) continue;
       points += Object.keys(l.items).length * 4 + l.edges.reduce((a, e) => a + e.points.length, 0);
       if (points > MAX_SAVED_POINTS) break;
-      s.layouts!.push(l);
+      chosen.push(l);
     }
+    // Serialised again only when the set of layouts changed (not when the view merely moved).
+    if (chosen.length !== this.savedLayouts.list.length || chosen.some((l, i) => l !== this.savedLayouts.list[i])) this.savedLayouts = { list: chosen, json: JSON.stringify(chosen) };
+    s.layoutsJson = this.savedLayouts.json;
     this.transport.setState(s);
   }
+  private savedLayouts: { list: GroupLayout[]; json: string } = { list: [], json: "[]" };
 
   // ---- test and benchmark hooks ---------------------------------------------------------------
 
@@ -827,8 +895,12 @@ export class ExplorerApp {
 
   /** Resolves when no request, layout or animation is pending. */
   whenIdle(): Promise<void> {
-    if (this.busy === 0 && this.refining === 0) return nextPaint().then(() => new Promise((r) => setTimeout(r, 260)));
-    return new Promise((r) => this.idleWaiters.push(() => setTimeout(r, 260)));
+    // The renderer may still be creating elements over a few frames (it budgets each frame).
+    const settle = async () => {
+      for (let i = 0; i < 300 && !this.renderer.settled; i++) await nextPaint();
+    };
+    if (this.busy === 0 && this.refining === 0) return nextPaint().then(settle).then(() => new Promise((r) => setTimeout(r, 260)));
+    return new Promise((r) => this.idleWaiters.push(() => void settle().then(() => setTimeout(r, 260))));
   }
 
   getScene(): Scene | undefined {
@@ -839,13 +911,24 @@ export class ExplorerApp {
     return this.renderer;
   }
 
-  layoutStats(): { mode: string; count: number; totalMs: number } {
-    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs };
+  layoutStats(): { mode: string; count: number; totalMs: number; cancelled: number } {
+    return { mode: this.layoutClient.mode, count: this.layoutClient.count, totalMs: this.layoutClient.totalMs, cancelled: this.layoutsCancelled };
   }
 
   isExpanded(id: ItemId): boolean {
     return this.expanded.has(id);
   }
+}
+
+function savedLayoutsOf(s: SavedState): GroupLayout[] | undefined {
+  if (s.layoutsJson) {
+    try {
+      return JSON.parse(s.layoutsJson) as GroupLayout[];
+    } catch {
+      return undefined;
+    }
+  }
+  return s.layouts;
 }
 
 function nextPaint(): Promise<void> {

@@ -3,7 +3,7 @@
  * ELK gets the sizes the renderer will draw.
  */
 import type { ViewItem } from "../../analyzers/explorer/types.ts";
-import { formatCount } from "../../analyzers/explorer/format.ts";
+import { formatCount, formatMacs } from "../../analyzers/explorer/format.ts";
 
 export const NODE_H = 40;
 export const GROUP_H = 64;
@@ -82,7 +82,7 @@ export function itemText(it: ViewItem): ItemText {
     const ops = parts.slice(0, 4).join(" ") + (parts.length > 4 ? " …" : "");
     const stats =
       s.params !== undefined
-        ? `${formatCount(s.params)} params · ${formatCount(s.macs)} MACs`
+        ? `${formatCount(s.params)} params · ${formatMacs(s.macs, s.macsUnknown)} MACs`
         : s.folded
           ? `+${s.folded} folded (weights, shapes)`
           : "no weights";

@@ -8,11 +8,18 @@ import type { ItemId } from "../../analyzers/explorer/types.ts";
 import type { Rect } from "./layout/elkGraph.ts";
 import { fit, fitList, GROUP_H, itemText, textWidth } from "./measure.ts";
 import { opCategory } from "./palette.ts";
+import { unknownMacsNote } from "../../analyzers/explorer/format.ts";
 import { HEADER, type Scene, type SceneEdge, type SceneItem } from "./scene.ts";
 
 const SVG = "http://www.w3.org/2000/svg";
 const CELL = 512;
-const CREATE_BUDGET = 600;
+/**
+ * Elements are created for at most this many ms of script per frame (at least MIN_CREATE items): their
+ * style, layout and paint cost grows with them, so a frame that creates hundreds (zooming out over an
+ * expanded model) would be a long task; the rest follow in the next frames, nearest the centre first.
+ */
+const CREATE_MS = 8;
+const MIN_CREATE = 24;
 const ANIM_MS = 220;
 
 export interface View {
@@ -64,7 +71,8 @@ export class Renderer {
   private grid = new Map<string, { items: SceneItem[]; edges: SceneEdge[] }>();
   private edgeByKey = new Map<string, SceneEdge>();
   private readonly itemEls = new Map<ItemId, ItemEl>();
-  private readonly edgeEls = new Map<string, SVGPathElement>();
+  /** Edge paths by key, with the scene edge last drawn (its path is rewritten only when it moved). */
+  private readonly edgeEls = new Map<string, { p: SVGPathElement; se: SceneEdge; d: string }>();
   private readonly containerEls = new Map<ItemId, SVGGElement>();
   private readonly containerRects = new Map<ItemId, string>();
   view: View = { x: 0, y: 0, k: 1 };
@@ -111,6 +119,11 @@ export class Renderer {
     return this.scene;
   }
 
+  /** No frame pending, nothing left to create, no animation running. */
+  get settled(): boolean {
+    return !this.frame && !this.backlog && !this.anim;
+  }
+
   setDecorator(fn: (si: SceneItem) => Decoration | undefined): void {
     this.decorate = fn;
     this.redecorate();
@@ -152,8 +165,7 @@ export class Renderer {
       }
       this.containerRects.delete(id);
     }
-    for (const p of this.edgeEls.values()) p.remove();
-    this.edgeEls.clear();
+    // Edges stay (hidden while the scene animates) and are updated, not rebuilt, when it settles.
     this.schedule();
   }
 
@@ -298,14 +310,25 @@ export class Renderer {
     // Containers (expanded groups) are few: always drawn.
     for (const si of scene.items) if (si.expanded) this.drawContainer(si, t);
     let created = 0;
+    const deadline = performance.now() + CREATE_MS;
+    const budgetLeft = () => created < MIN_CREATE || performance.now() < deadline;
     this.backlog = false;
     const wantedIds = new Set<ItemId>();
-    for (const si of wanted) {
+    // When not everything can be created this frame, what is nearest the view's centre comes first.
+    let order: Iterable<SceneItem> = wanted;
+    let missing = 0;
+    for (const si of wanted) if (!si.expanded && !this.itemEls.has(si.id)) missing++;
+    if (missing > MIN_CREATE) {
+      const cx = vr.x + vr.w / 2, cy = vr.y + vr.h / 2;
+      const d = (si: SceneItem) => Math.abs(si.rect.x + si.rect.w / 2 - cx) + Math.abs(si.rect.y + si.rect.h / 2 - cy);
+      order = [...wanted].sort((a, b) => d(a) - d(b));
+    }
+    for (const si of order) {
       if (si.expanded) continue;
       wantedIds.add(si.id);
       let e = this.itemEls.get(si.id);
       if (!e) {
-        if (created >= CREATE_BUDGET) {
+        if (!budgetLeft()) {
           this.backlog = true;
           continue;
         }
@@ -326,16 +349,30 @@ export class Renderer {
         e.g.remove();
         this.itemEls.delete(id);
       }
-    const wantedKeys = new Set<string>();
-    for (const se of wantedEdges) {
-      wantedKeys.add(se.key);
-      if (!this.edgeEls.has(se.key)) this.edgeEls.set(se.key, this.createEdge(se));
-    }
-    for (const [key, p] of this.edgeEls)
-      if (!wantedKeys.has(key)) {
-        p.remove();
-        this.edgeEls.delete(key);
+    if (!this.anim) {
+      const wantedKeys = new Set<string>();
+      for (const se of wantedEdges) {
+        const e = this.edgeEls.get(se.key);
+        if (e) {
+          wantedKeys.add(se.key);
+          if (e.se !== se) this.updateEdge(e, se);
+          continue;
+        }
+        if (!budgetLeft()) {
+          this.backlog = true;
+          continue;
+        }
+        created++;
+        wantedKeys.add(se.key);
+        const d = pathOf(se.points);
+        this.edgeEls.set(se.key, { p: this.createEdge(se, d), se, d });
       }
+      for (const [key, e] of this.edgeEls)
+        if (!wantedKeys.has(key)) {
+          e.p.remove();
+          this.edgeEls.delete(key);
+        }
+    }
     if (this.anim && t >= 1) {
       this.anim = undefined;
       this.svg.classList.remove("animating");
@@ -375,7 +412,10 @@ export class Renderer {
         t.textContent = fit(text.sub, "sub", Math.max(0, w - 60 - Math.min(w - 48, text.title.length * 7)));
       }
       el("text", { class: "t2", x: 12, y: 36 }, g).textContent = fitList(text.opsParts!, "sub", w - 22);
-      el("text", { class: "t2 stat-line", x: 12, y: 52 }, g).textContent = fit(text.stats!, "sub", w - 20);
+      const stat = el("text", { class: `t2 stat-line${it.summary?.macsUnknown ? " macs-unknown" : ""}`, x: 12, y: 52 }, g);
+      stat.textContent = fit(text.stats!, "sub", w - 20);
+      // A partial sum is marked ("≥") and says why on hover.
+      if (it.summary?.macsUnknown) el("title", {}, stat).textContent = unknownMacsNote(it.summary.macsUnknown);
       this.toggleGlyph(g, w - 20, 6, false);
     } else {
       const rx = it.kind === "node" ? 4 : h / 2;
@@ -405,7 +445,7 @@ export class Renderer {
     const t = itemText(it);
     const dec = this.decorate(si);
     const extra = dec?.describe ? `, ${dec.describe}` : "";
-    if (it.kind === "group") return `${si.expanded ? "Expanded" : "Collapsed"} group ${t.title}${t.sub ? ` (${t.sub})` : ""}, ${t.ops}, ${t.stats}${extra}`;
+    if (it.kind === "group") return `${si.expanded ? "Expanded" : "Collapsed"} group ${t.title}${t.sub ? ` (${t.sub})` : ""}, ${t.ops}, ${t.stats}${it.summary?.macsUnknown ? `, ${unknownMacsNote(it.summary.macsUnknown)}` : ""}${extra}`;
     if (it.kind === "input") return `Graph input ${t.title} ${t.sub}${extra}`;
     if (it.kind === "output") return `Graph output ${t.title} ${t.sub}${extra}`;
     return `${it.op} node ${it.label !== it.op ? it.label : ""} ${it.detail ? `output ${it.detail}` : ""}${extra}`;
@@ -441,10 +481,18 @@ export class Renderer {
     (g.children[4] as SVGGElement).setAttribute("transform", `translate(${r.w - 20},6)`);
   }
 
-  private createEdge(se: SceneEdge): SVGPathElement {
-    const p = el("path", { d: pathOf(se.points), class: `edge${se.edge.skip ? " skip" : ""}${se.edge.count > 1 ? " multi" : ""}`, "data-key": se.key, "marker-end": "url(#arrow)" });
+  private createEdge(se: SceneEdge, d: string): SVGPathElement {
+    const p = el("path", { d, class: edgeClass(se), "data-key": se.key, "marker-end": "url(#arrow)" });
     this.layerEdges.appendChild(p);
     return p;
+  }
+
+  private updateEdge(e: { p: SVGPathElement; se: SceneEdge; d: string }, se: SceneEdge): void {
+    const d = pathOf(se.points);
+    if (d !== e.d) e.p.setAttribute("d", (e.d = d));
+    const cls = edgeClass(se);
+    if (cls !== edgeClass(e.se)) e.p.setAttribute("class", cls);
+    e.se = se;
   }
 
   private applyDecoration(g: SVGGElement, si: SceneItem): void {
@@ -563,6 +611,8 @@ export class Renderer {
     );
   }
 }
+
+const edgeClass = (se: SceneEdge) => `edge${se.edge.skip ? " skip" : ""}${se.edge.count > 1 ? " multi" : ""}`;
 
 const boxes = new WeakMap<SceneEdge, Rect>();
 function edgeBox(e: SceneEdge): Rect {

@@ -70,6 +70,19 @@ export function addDims(a: Dim, b: Dim): Dim {
   return undefined;
 }
 
+/** The value of a dim once its symbols are bound ("12*batch" with batch = 2 → 24); undefined if a symbol is unbound. */
+export function evalDim(d: Dim, bindings: Readonly<Record<string, number>>): number | undefined {
+  if (d === undefined || typeof d === "number") return d;
+  let v = 1;
+  for (const f of splitExpr(d)) {
+    const n = Number(f);
+    if (Number.isFinite(n) && f.trim() !== "") v *= n;
+    else if (f in bindings) v *= bindings[f]!;
+    else return undefined;
+  }
+  return v;
+}
+
 export function dimsEqual(a: Dim, b: Dim): boolean {
   return a !== undefined && a === b;
 }

@@ -12,7 +12,7 @@ import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "../types.ts"
 import { selectPlan, type SelectSettings } from "../criteria/select.ts";
 import { ScalpelError } from "../../onnx/errors.ts";
 import { calibrationFeeds, type ImagePreprocess } from "./calibration.ts";
-import { ObspaSession, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
+import { ObspaSession, varianceCorrectionDefault, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
 
 export { ObspaSession, type ObspaOptions, type ObspaScores, type CompensationResult, type HessianSource, type LayerReport } from "./obspa.ts";
 export { syntheticFeeds, arrayFeeds, type FeedSource, type Feeds } from "./feeds.ts";
@@ -31,7 +31,11 @@ export function hessianSpec(opts: ObspaOptions): HessianSpec {
     spec.seed = opts.seed ?? 1;
     spec.samples = opts.samples ?? 64;
   }
-  if (opts.source === "calibration") spec.samples = opts.feeds?.samples;
+  if (opts.source === "calibration") {
+    // The seed picks the rows subsampled from the activations.
+    spec.seed = opts.seed ?? 1;
+    spec.samples = opts.feeds?.samples;
+  }
   if (opts.sequential) spec.sequential = true;
   return spec;
 }
@@ -72,7 +76,7 @@ export function recordObspa(plan: Plan, opts: ObspaOptions): Plan {
     ...plan,
     criterion: "obspa",
     hessian: hessianSpec(opts),
-    compensation: { method: "obs", bias: opts.biasCompensation !== false, sequential: !!opts.sequential },
+    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection ?? varianceCorrectionDefault(opts.source), sequential: !!opts.sequential },
   };
 }
 
@@ -102,7 +106,7 @@ export function compensator(result: CompensationResult): Compensator {
 export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): ObspaOptions {
   const h = plan.hessian;
   if (!h) throw new Error("the plan records no Hessian source (it was not made by OBSPA)");
-  const comp = plan.compensation as { bias?: boolean; sequential?: boolean } | undefined;
+  const comp = plan.compensation as { bias?: boolean; variance?: boolean; sequential?: boolean } | undefined;
   return {
     source: h.source,
     seed: h.seed,
@@ -110,6 +114,8 @@ export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): 
     lambda: h.damping,
     sequential: h.sequential ?? comp?.sequential,
     biasCompensation: comp?.bias ?? true,
+    // Plans written before the variance correction existed are reproduced without it.
+    varianceCorrection: comp?.variance ?? false,
     ...extra,
   };
 }
@@ -125,6 +131,8 @@ export interface ObspaJobOptions {
   /** Synthetic samples, or the most calibration samples to read. */
   samples?: number;
   sequential?: boolean;
+  /** Restore BatchNorm output variances after compensation (default: on except for the identity source). */
+  varianceCorrection?: boolean;
   seed?: number;
   lambda?: number;
   threads?: number;
@@ -139,6 +147,7 @@ function sessionOptions(graph: Graph, o: ObspaJobOptions): ObspaOptions {
     samples: o.hessian === "synthetic" ? o.samples : undefined,
     feeds: o.hessian === "calibration" ? calibrationFeeds(graph, o.calib!, { samples: o.samples, image: o.image }) : undefined,
     sequential: o.sequential,
+    varianceCorrection: o.varianceCorrection,
     seed: o.seed,
     lambda: o.lambda,
     threads: o.threads,
@@ -166,11 +175,20 @@ export async function obspaPlan(
 /**
  * The compensation of a saved OBSPA plan, recomputed from its record (source, seed, samples, damping,
  * sequential). Calibration plans need the same folder (the plan keeps its path; `calib` overrides it).
+ * Options given as undefined do not override the record.
  */
-export async function obspaCompensatorForPlan(model: Model, graph: Graph, analysis: GroupAnalysis, plan: Plan, o: Partial<ObspaJobOptions> = {}): Promise<Compensator> {
+export async function obspaCompensatorForPlan(
+  model: Model,
+  graph: Graph,
+  analysis: GroupAnalysis,
+  plan: Plan,
+  o: Partial<ObspaJobOptions> = {},
+): Promise<{ compensate: Compensator; compensation: CompensationResult }> {
   const base = optionsFromPlan(plan);
-  const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...o };
-  const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation };
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ObspaJobOptions>;
+  const job: ObspaJobOptions = { hessian: base.source, samples: base.samples, seed: base.seed, lambda: base.lambda, sequential: base.sequential, calib: plan.hessian?.calib, ...given };
+  const opts = { ...sessionOptions(graph, job), biasCompensation: base.biasCompensation, varianceCorrection: base.varianceCorrection };
   const session = new ObspaSession(model, graph, analysis.groups, opts);
-  return compensator(await session.compensation(plannedUnits(analysis, plan)));
+  const compensation = await session.compensation(plannedUnits(analysis, plan));
+  return { compensate: compensator(compensation), compensation };
 }

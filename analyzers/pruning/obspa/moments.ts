@@ -10,7 +10,8 @@
 import { attrFloat, attrInt, attrInts } from "../../graph/attrs.ts";
 import type { Graph, Node } from "../../graph/graph.ts";
 import { readTensor, toFloat64 } from "../../onnx/tensor.ts";
-import { DiagonalHessian, type LayerHessian } from "./hessian.ts";
+import { matmulFast } from "./gram.ts";
+import { DenseHessian, DiagonalHessian, KroneckerHessian, type LayerHessian } from "./hessian.ts";
 import { groupColumns, splitWeight, biasValues, storedWeight, type WeightLayer } from "./layers.ts";
 import type { DampingOptions } from "./linalg.ts";
 
@@ -18,6 +19,11 @@ import type { DampingOptions } from "./linalg.ts";
 export interface Moments {
   readonly mean: Float64Array;
   readonly variance: Float64Array;
+  /**
+   * The channels' covariance (C × C, row-major; its diagonal is `variance`), when it could be followed;
+   * undefined means independent channels.
+   */
+  readonly covariance?: Float64Array;
   /** How the moments were obtained: "bn" when they descend from BatchNorm statistics through known ops. */
   readonly origin: "bn" | "propagated";
 }
@@ -154,18 +160,100 @@ function unaryFunction(node: Node): ((x: number) => number) | undefined {
   return undefined;
 }
 
+/**
+ * E[ReLU(a)·ReLU(b)] for (a, b) jointly Gaussian with means ma, mb, standard deviations sa, sb and correlation
+ * ρ: E over a (Gauss–Hermite) of ReLU(a)·E[ReLU(b) | a], where b | a is Gaussian.
+ */
+export function reluCrossMoment(ma: number, sa: number, mb: number, sb: number, rho: number): number {
+  const r = Math.max(-1, Math.min(1, rho));
+  const sc = sb * Math.sqrt(Math.max(0, 1 - r * r));
+  let e = 0;
+  for (let i = 0; i < GH.x.length; i++) {
+    const z = GH.x[i]!;
+    const a = ma + sa * z;
+    if (a <= 0) continue;
+    const m = mb + sb * r * z;
+    const eb = sc > 0 ? m * normalCdf(m / sc) + sc * phi(m / sc) : Math.max(m, 0);
+    e += GH.w[i]! * a * eb;
+  }
+  return e;
+}
+
 export interface MomentOptions {
   /** Moments assumed for the graph inputs (default N(0, 1) per channel). */
   inputMean?: number;
   inputVariance?: number;
+  /** Follow the channels' covariance (default true) up to this many channels per value (default 2048). */
+  covariance?: boolean;
+  maxCovarianceChannels?: number;
+}
+
+/**
+ * Σ_t W_t·Cov·W_tᵀ for each conv group (block diagonal over groups), as two float64 products through
+ * onnxruntime: B = [W_t]_t·Cov, then B (rearranged to the weight's column order) · Wᵀ.
+ */
+async function convCovariance(mats: Float64Array[], rows: number, cg: number, T: number, cov: Float64Array, cin: number, C: number): Promise<Float64Array> {
+  const out = new Float64Array(C * C);
+  const d = cg * T;
+  for (let g = 0; g < mats.length; g++) {
+    const w = mats[g]!;
+    const block = new Float64Array(cg * cg);
+    for (let i = 0; i < cg; i++) block.set(cov.subarray((g * cg + i) * cin + g * cg, (g * cg + i) * cin + g * cg + cg), i * cg);
+    const ws = new Float64Array(rows * T * cg);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cg; c++) for (let t = 0; t < T; t++) ws[(r * T + t) * cg + c] = w[(r * cg + c) * T + t]!;
+    const b = await matmulFast(ws, block, rows * T, cg, cg);
+    const bp = new Float64Array(rows * d);
+    for (let r = 0; r < rows; r++) for (let t = 0; t < T; t++) for (let c = 0; c < cg; c++) bp[r * d + c * T + t] = b[(r * T + t) * cg + c]!;
+    const wt = new Float64Array(d * rows);
+    for (let q = 0; q < rows; q++) for (let j = 0; j < d; j++) wt[j * rows + q] = w[q * d + j]!;
+    const y = await matmulFast(bp, wt, rows, d, rows);
+    for (let r = 0; r < rows; r++)
+      for (let q = 0; q < rows; q++) out[(g * rows + r) * C + g * rows + q] = 0.5 * (y[r * rows + q]! + y[q * rows + r]!);
+  }
+  return out;
+}
+
+/** The covariance with new per-channel variances and the same correlations (undefined stays undefined). */
+function withVariances(cov: Float64Array | undefined, oldVar: Float64Array, newVar: Float64Array): Float64Array | undefined {
+  if (!cov) return undefined;
+  const c = newVar.length;
+  const out = new Float64Array(c * c);
+  const scale = Float64Array.from({ length: c }, (_, i) => (oldVar[i]! > 0 ? Math.sqrt(newVar[i]! / oldVar[i]!) : 0));
+  for (let i = 0; i < c; i++) {
+    for (let j = 0; j < c; j++) out[i * c + j] = cov[i * c + j]! * scale[i]! * scale[j]!;
+    out[i * c + i] = newVar[i]!;
+  }
+  return out;
+}
+
+/** Cov(ReLU(x)) for Gaussian x with the given moments (exact per pair under joint Gaussianity). */
+function reluCovariance(x: Moments, mean: Float64Array, variance: Float64Array): Float64Array | undefined {
+  const cov = x.covariance;
+  if (!cov) return undefined;
+  const c = mean.length;
+  const out = new Float64Array(c * c);
+  const sd = x.variance.map((v) => Math.sqrt(Math.max(v, 0)));
+  for (let i = 0; i < c; i++) {
+    out[i * c + i] = variance[i]!;
+    for (let j = i + 1; j < c; j++) {
+      let v = 0;
+      if (sd[i]! > 0 && sd[j]! > 0) {
+        const rho = cov[i * c + j]! / (sd[i]! * sd[j]!);
+        if (rho !== 0) v = reluCrossMoment(x.mean[i]!, sd[i]!, x.mean[j]!, sd[j]!, rho) - mean[i]! * mean[j]!;
+      }
+      out[i * c + j] = out[j * c + i] = v;
+    }
+  }
+  return out;
 }
 
 /**
  * Moments of every activation the rules can follow, by value name. Values reached through an operator
  * without a rule get no entry, and neither does anything computed from them.
  */
-export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, WeightLayer>, opts: MomentOptions = {}): Map<string, Moments> {
+export async function propagateMoments(graph: Graph, layers: ReadonlyMap<string, WeightLayer>, opts: MomentOptions = {}): Promise<Map<string, Moments>> {
   const out = new Map<string, Moments>();
+  const followCov = (c: number) => opts.covariance !== false && c <= (opts.maxCovarianceChannels ?? 2048);
   const channelsOf = (name: string): number | undefined => {
     const t = graph.declaredTypes.get(name);
     const d = t?.shape?.[1];
@@ -173,7 +261,11 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
   };
   for (const name of graph.inputs) {
     const c = channelsOf(name);
-    if (c) out.set(name, { mean: new Float64Array(c).fill(opts.inputMean ?? 0), variance: new Float64Array(c).fill(opts.inputVariance ?? 1), origin: "propagated" });
+    if (c) {
+      const v = opts.inputVariance ?? 1;
+      const covariance = followCov(c) ? Float64Array.from({ length: c * c }, (_, k) => (k % (c + 1) === 0 ? v : 0)) : undefined;
+      out.set(name, { mean: new Float64Array(c).fill(opts.inputMean ?? 0), variance: new Float64Array(c).fill(v), covariance, origin: "propagated" });
+    }
   }
   const weightOf = (name: string | undefined) => {
     const stored = storedWeight(graph, name);
@@ -208,7 +300,13 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
           variance[g * rows + r] = v;
         }
       });
-      set({ mean, variance, origin: x.origin });
+      // Positions independent, channels not: Cov(y) = Σ_t W_t·Cov(x)·W_tᵀ per conv group.
+      let covariance: Float64Array | undefined;
+      if (x.covariance && followCov(layer.outChannels)) {
+        covariance = await convCovariance(mats, rows, cg, T, x.covariance, layer.inChannels, layer.outChannels);
+        for (let r = 0; r < layer.outChannels; r++) variance[r] = covariance[r * layer.outChannels + r]!;
+      }
+      set({ mean, variance, covariance, origin: x.origin });
       continue;
     }
     switch (node.opType) {
@@ -217,14 +315,16 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
         const gamma = values(node.inputs[1]!), beta = values(node.inputs[2]!), rv = values(node.inputs[4]!);
         const eps = attrFloat(node.proto, "epsilon", 1e-5);
         const variance = gamma.map((g, i) => (g * g * rv[i]!) / (rv[i]! + eps));
-        set({ mean: Float64Array.from(beta), variance, origin: "bn" });
+        // The statistics reset means and variances; the correlations come from what feeds it.
+        const covariance = x && x.mean.length === variance.length ? withVariances(x.covariance, x.variance, variance) : undefined;
+        set({ mean: Float64Array.from(beta), variance, covariance, origin: "bn" });
         break;
       }
       case "Relu":
         if (x) {
           const mean = new Float64Array(x.mean.length), variance = new Float64Array(x.mean.length);
           for (let i = 0; i < mean.length; i++) [mean[i], variance[i]] = reluMoments(x.mean[i]!, x.variance[i]!);
-          set({ mean, variance, origin: x.origin });
+          set({ mean, variance, covariance: reluCovariance(x, mean, variance), origin: x.origin });
         }
         break;
       case "Clip": {
@@ -243,18 +343,24 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
           set({
             mean: a.mean.map((m, i) => m + sign * b.mean[i]!),
             variance: a.variance.map((v, i) => v + b.variance[i]!),
+            // The two operands taken as independent of each other.
+            covariance: a.covariance && b.covariance ? a.covariance.map((v, i) => v + b.covariance![i]!) : undefined,
             origin: a.origin === "bn" && b.origin === "bn" ? "bn" : "propagated",
           });
         } else if (a && weightOf(node.inputs[1])) {
           const c = perChannel(values(node.inputs[1]!), a.mean.length);
-          if (c) set({ mean: a.mean.map((m, i) => m + sign * c[i]!), variance: a.variance, origin: a.origin });
+          if (c) set({ mean: a.mean.map((m, i) => m + sign * c[i]!), variance: a.variance, covariance: a.covariance, origin: a.origin });
         }
         break;
       }
       case "Mul": {
         if (x && weightOf(node.inputs[1])) {
           const c = perChannel(values(node.inputs[1]!), x.mean.length);
-          if (c) set({ mean: x.mean.map((m, i) => m * c[i]!), variance: x.variance.map((v, i) => v * c[i]! * c[i]!), origin: x.origin });
+          if (c) {
+            const n = x.mean.length;
+            const covariance = x.covariance?.map((v, k) => v * c[Math.floor(k / n)]! * c[k % n]!);
+            set({ mean: x.mean.map((m, i) => m * c[i]!), variance: x.variance.map((v, i) => v * c[i]! * c[i]!), covariance, origin: x.origin });
+          }
         }
         break;
       }
@@ -269,7 +375,7 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
           mean[i] = m;
           variance[i] = v;
         }
-        set({ mean, variance, origin: x.origin });
+        set({ mean, variance, covariance: withVariances(x.covariance, x.variance, variance), origin: x.origin });
         break;
       }
       case "AveragePool":
@@ -292,9 +398,17 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
         else if (c && c % from === 0) {
           // [N, C, H, W] → [N, C·H·W]: feature f belongs to channel ⌊f / (H·W)⌋.
           const s = c / from;
+          // Features at the same position covary like their channels; other positions are independent.
+          let covariance: Float64Array | undefined;
+          if (x.covariance && followCov(c)) {
+            covariance = new Float64Array(c * c);
+            for (let f = 0; f < c; f++)
+              for (let k = f % s; k < c; k += s) covariance[f * c + k] = x.covariance[Math.floor(f / s) * from + Math.floor(k / s)]!;
+          }
           set({
             mean: Float64Array.from({ length: c }, (_, f) => x.mean[Math.floor(f / s)]!),
             variance: Float64Array.from({ length: c }, (_, f) => x.variance[Math.floor(f / s)]!),
+            covariance,
             origin: x.origin,
           });
         }
@@ -320,7 +434,18 @@ export function propagateMoments(graph: Graph, layers: ReadonlyMap<string, Weigh
             }
             return arr;
           };
-          set({ mean: cat("mean"), variance: cat("variance"), origin: parts.every((p) => p.origin === "bn") ? "bn" : "propagated" });
+          const n = parts.reduce((a, p) => a + p.mean.length, 0);
+          let covariance: Float64Array | undefined;
+          if (parts.every((p) => p.covariance) && followCov(n)) {
+            covariance = new Float64Array(n * n);
+            let o = 0;
+            for (const p of parts) {
+              const k = p.mean.length;
+              for (let i = 0; i < k; i++) covariance.set(p.covariance!.subarray(i * k, (i + 1) * k), (o + i) * n + o);
+              o += k;
+            }
+          }
+          set({ mean: cat("mean"), variance: cat("variance"), covariance, origin: parts.every((p) => p.origin === "bn") ? "bn" : "propagated" });
         }
         break;
       }
@@ -342,7 +467,8 @@ function perChannel(v: Float64Array, c: number): Float64Array | undefined {
 function mapMoments(x: Moments, f: (v: number) => number): Moments {
   const mean = new Float64Array(x.mean.length), variance = new Float64Array(x.mean.length);
   for (let i = 0; i < mean.length; i++) [mean[i], variance[i]] = functionMoments(f, x.mean[i]!, x.variance[i]!);
-  return { mean, variance, origin: x.origin };
+  // Correlations kept (exact for monotone near-linear maps, an approximation otherwise).
+  return { mean, variance, covariance: withVariances(x.covariance, x.variance, variance), origin: x.origin };
 }
 
 /** Moments of max(a, b) for independent Gaussians a, b (Clark 1961). */
@@ -357,21 +483,52 @@ function maxMoments(m1: number, v1: number, m2: number, v2: number): [number, nu
 }
 
 /**
- * The Hessian of a layer from the moments of its input: H = 2·(diag(σ²) + μ·μᵀ) over im2col columns (each
- * channel's moments repeated over its taps), or the centred 2·diag(σ²) with the means kept for bias
- * compensation. One per convolution group. Undefined when the input's moments are unknown.
+ * The Hessian of a layer from the moments of its input over im2col columns, positions independent:
+ * H = 2·(Cov ⊗ I_taps + (μ ⊗ 1)(μ ⊗ 1)ᵀ), or the centred 2·Cov ⊗ I_taps with the means kept for bias
+ * compensation. Dense up to `exactMaxColumns` columns, else Kronecker (uncentred: (Cov + μμᵀ) ⊗ I, the
+ * means counted per tap only). Without a covariance: diagonal plus rank one. One per convolution group.
+ * Undefined when the input's moments are unknown.
  */
-export function momentHessians(layer: WeightLayer, x: Moments | undefined, centred: boolean, damping?: DampingOptions): LayerHessian[] | undefined {
+export function momentHessians(layer: WeightLayer, x: Moments | undefined, centred: boolean, damping?: DampingOptions, exactMaxColumns = 576): LayerHessian[] | undefined {
   if (!x || x.mean.length !== layer.inChannels) return undefined;
   const cg = layer.inChannels / layer.groups, T = layer.taps, d = groupColumns(layer);
   const out: LayerHessian[] = [];
   for (let g = 0; g < layer.groups; g++) {
-    const v = new Float64Array(d), m = new Float64Array(d), mu = new Float64Array(d);
+    const mu = new Float64Array(d);
+    for (let c = 0; c < cg; c++) for (let t = 0; t < T; t++) mu[c * T + t] = x.mean[g * cg + c]!;
+    if (x.covariance) {
+      const C = layer.inChannels;
+      const sigma = new Float64Array(cg * cg);
+      for (let i = 0; i < cg; i++)
+        for (let j = 0; j < cg; j++) {
+          const mi = x.mean[g * cg + i]!, mj = x.mean[g * cg + j]!;
+          sigma[i * cg + j] = 2 * (x.covariance[(g * cg + i) * C + g * cg + j]! + (centred ? 0 : mi * mj));
+        }
+      if (d <= exactMaxColumns) {
+        const h = new Float64Array(d * d);
+        for (let i = 0; i < cg; i++)
+          for (let j = 0; j < cg; j++)
+            for (let t = 0; t < T; t++) {
+              const row = (i * T + t) * d;
+              if (centred) h[row + j * T + t] = sigma[i * cg + j]!;
+              else {
+                const mm = 2 * x.mean[g * cg + i]! * x.mean[g * cg + j]!;
+                for (let u = 0; u < T; u++) h[row + j * T + u] = mm;
+                h[row + j * T + t] = sigma[i * cg + j]!;
+              }
+            }
+        out.push(new DenseHessian(h, cg, T, centred ? mu : undefined, 0, damping));
+      } else {
+        const omega = Float64Array.from({ length: T * T }, (_, k) => (k % (T + 1) === 0 ? 1 : 0));
+        out.push(new KroneckerHessian(sigma, omega, 1, cg, T, centred ? mu : undefined, 0, damping));
+      }
+      continue;
+    }
+    const v = new Float64Array(d), m = new Float64Array(d);
     for (let c = 0; c < cg; c++)
       for (let t = 0; t < T; t++) {
         v[c * T + t] = 2 * x.variance[g * cg + c]!;
         m[c * T + t] = Math.SQRT2 * x.mean[g * cg + c]!;
-        mu[c * T + t] = x.mean[g * cg + c]!;
       }
     out.push(new DiagonalHessian(v, centred ? undefined : m, cg, T, centred ? mu : undefined, 0, damping));
   }

@@ -27,6 +27,7 @@ import { groupColumns, groupRows, joinWeight, splitWeight, storedWeight, weightL
 import { momentHessians, propagateMoments } from "./moments.ts";
 import { withBatchStatistics } from "./batchStats.ts";
 import { inferShapes, type ShapeMap } from "../../graph/shapes/index.ts";
+import { attrFloat } from "../../graph/attrs.ts";
 
 export type HessianSource = "synthetic" | "bn" | "identity" | "calibration";
 
@@ -44,6 +45,18 @@ export interface ObspaOptions {
   lambda?: number;
   /** Centre the Hessians and move the removed channels' mean into the bias (default true). */
   biasCompensation?: boolean;
+  /**
+   * Restore each compensated layer's output variance (per channel, as its Hessian predicts it before and after)
+   * through the running variance of the BatchNormalization that alone reads it, so the layers after it see
+   * the activation scale they were trained on (default: on, except for the identity source, whose white-input
+   * guess of the variance made it worse; both chosen on held-out training images, see bench/obspa-tune.ts).
+   * Plans record it; plans without the record are reproduced without it.
+   */
+  varianceCorrection?: boolean;
+  /** BN-moments source: also use moments propagated from N(0, 1) graph inputs where no BatchNorm precedes (default false: identity there). */
+  momentsWithoutBatchNorm?: boolean;
+  /** BN-moments source: follow the channels' covariance through the graph (default true; false: independent channels). */
+  momentCovariance?: boolean;
   /** Weight of the producer rows' output energy in the score (default 0; see the header). */
   producerWeight?: number;
   /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 576). */
@@ -108,6 +121,7 @@ export class ObspaSession {
   private readonly reports = new Map<string, LayerReport>();
   private readonly weights = new Map<string, Float64Array[]>();
   private shapes: ShapeMap | undefined;
+  private readonly beforeEnergies = new Map<string, Float64Array[]>();
 
   constructor(
     readonly model: Model,
@@ -117,7 +131,7 @@ export class ObspaSession {
   ) {
     // Options given as undefined take the defaults.
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ObspaOptions;
-    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 0, exactMaxColumns: 576, ...given };
+    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, varianceCorrection: varianceCorrectionDefault(opts.source), producerWeight: 0, exactMaxColumns: 576, ...given };
     if (opts.source === "calibration" && !opts.feeds) throw new Error("OBSPA: the calibration source needs calibration data (feeds)");
     if (!(this.opts.lambda >= 0)) throw new RangeError(`OBSPA damping must be ≥ 0, got ${this.opts.lambda}`);
     if (!(this.opts.exactMaxColumns >= 0)) throw new RangeError(`exactMaxColumns must be ≥ 0, got ${this.opts.exactMaxColumns}`);
@@ -207,9 +221,12 @@ export class ObspaSession {
     }
     if (this.opts.source === "bn") {
       const t0 = performance.now();
-      const moments = propagateMoments(this.graph, this.layers);
+      const moments = await propagateMoments(this.graph, this.layers, { covariance: this.opts.momentCovariance !== false });
       for (const l of layers) {
-        const hs = momentHessians(l, moments.get(l.input), this.centred, damping);
+        // Moments that descend from no BatchNorm (a folded model, or the layer reading the graph input) are a
+        // guess from N(0, 1) inputs, not statistics of the data: such layers get the identity (magnitude).
+        const m = moments.get(l.input);
+        const hs = m && (m.origin === "bn" || this.opts.momentsWithoutBatchNorm) ? momentHessians(l, m, this.centred, damping, this.opts.exactMaxColumns) : undefined;
         out.set(l.node.name, hs ?? this.identityHessians(l));
         report(l, hs ?? this.identityHessians(l), !hs);
       }
@@ -310,7 +327,8 @@ export class ObspaSession {
    * from the original model. Sequential: consumers in waves, each wave's Hessians collected on the model
    * with every earlier wave's compensation (and removals) applied.
    */
-  async compensation(removed: ReadonlyMap<number, readonly number[]>): Promise<CompensationResult> {
+  async compensation(removed: ReadonlyMap<number, readonly number[]>, override: { varianceCorrection?: boolean } = {}): Promise<CompensationResult> {
+    const varianceCorrection = override.varianceCorrection ?? this.opts.varianceCorrection;
     // Removed input channels of every consumer layer, over all groups.
     const perLayer = new Map<WeightLayer, Set<number>>();
     for (const group of this.groups) {
@@ -370,6 +388,20 @@ export class ObspaSession {
           const note = this.absorbBias(layer, delta, tensors);
           if (note) notes.push(note);
         }
+        if (varianceCorrection) {
+          const ratio = new Float64Array(layer.outChannels);
+          const orig = this.matrices(layer);
+          // The original rows' energies depend only on the Hessian: kept for later compensations (one-shot).
+          const key = `${layer.node.name}:${hessians === this.hessians ? "original" : "sequential"}`;
+          const befores = (!sequential && this.beforeEnergies.get(key)) || (await Promise.all(orig.map((w, g) => hs[g]!.rowEnergy(w, rows))));
+          if (!sequential) this.beforeEnergies.set(key, befores);
+          for (let g = 0; g < mats.length; g++) {
+            const before = befores[g]!, after = await hs[g]!.rowEnergy(mats[g]!.weight, rows);
+            for (let r = 0; r < rows; r++) ratio[g * rows + r] = before[r]! > 0 ? after[r]! / before[r]! : 1;
+          }
+          const note = this.absorbVariance(layer, ratio, tensors);
+          if (note) notes.push(note);
+        }
         if (sequential) {
           replaced.set(layer.weight, makeTensor(layer.weight, { dataType: tp.dataType, dims: tensorDims(tp), data: fromNumbers(tp.dataType, values) }));
           for (const [name, t] of tensors) if (name !== layer.weight) replaced.set(name, makeTensor(name, { dataType: t.dataType, dims: t.dims, data: fromNumbers(t.dataType, t.values) }));
@@ -404,6 +436,27 @@ export class ObspaSession {
     return `${layer.node.name}: no bias or BatchNorm to absorb the mean compensation; skipped`;
   }
 
+  /**
+   * Scales the running variance of the BatchNormalization that alone reads the layer's output by the ratio of
+   * the output's variance after and before compensation: (var' + ε) = (var + ε)·ratio, so the normalised output
+   * keeps its variance. Returns a note when the BatchNorm's variance cannot be written.
+   */
+  private absorbVariance(layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"]): string | undefined {
+    const uses = this.graph.consumers(layer.output);
+    const bn = uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+    const name = bn ? storedWeight(this.graph, bn.inputs[4]) : undefined;
+    const tp = name ? this.graph.weight(name) : undefined;
+    // Without a BatchNorm after it the layer keeps the least-squares optimum (the correction is BatchNorm's).
+    if (!bn) return undefined;
+    if (!name || !tp || this.graph.consumers(name).length !== 1 || (name !== bn.inputs[4] && this.graph.consumers(bn.inputs[4]!).length !== 1))
+      return `${layer.node.name}: its BatchNorm's running variance is shared; variance correction skipped`;
+    const cur = tensors.get(name)?.values ?? toFloat64(readTensor(this.graph.model, tp));
+    if (cur.length !== ratio.length) return `${layer.node.name}: BatchNorm variance has ${cur.length} channels, not ${ratio.length}; variance correction skipped`;
+    const eps = attrFloat(bn.proto, "epsilon", 1e-5);
+    tensors.set(name, { dataType: tp.dataType, dims: tensorDims(tp), values: cur.map((v, i) => Math.max(0, (v + eps) * ratio[i]! - eps)) });
+    return undefined;
+  }
+
   /** Consumers in waves: each wave holds the layers none of whose inputs depends on a later-wave layer. */
   private waves(layers: readonly WeightLayer[]): WeightLayer[][] {
     const pending = new Set(layers);
@@ -433,6 +486,11 @@ export class ObspaSession {
     }
     return waves;
   }
+}
+
+/** Whether the variance correction is on when not set: every source that knows activation statistics. */
+export function varianceCorrectionDefault(source: HessianSource): boolean {
+  return source !== "identity";
 }
 
 /** A shallow copy of the model with some initializers replaced. */

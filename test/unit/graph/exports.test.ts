@@ -8,6 +8,7 @@ import path from "node:path";
 import { ModelProtoSchema } from "onnx-buf";
 import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { computeMetrics } from "../../../analyzers/graph/metrics.ts";
+import { evalDim } from "../../../analyzers/graph/shapes/dims.ts";
 import { completeShapesWithRuntime, inferShapes, withExtraOutputs } from "../../../analyzers/graph/shapes/index.ts";
 import { encodeBytes, encodeChunks } from "../../../analyzers/onnx/encode.ts";
 import { closeModel, loadModel } from "../../../analyzers/onnx/model.ts";
@@ -69,7 +70,7 @@ describe("torchvision exports", function () {
       const out = await session.run(dummyFeeds(g, symbolic), names);
       for (const n of names) {
         tensors++;
-        const got = s.types.get(n)?.shape?.map((d) => (typeof d === "string" ? (symbolic as Record<string, number>)[d] ?? d : d));
+        const got = s.types.get(n)?.shape?.map((d) => evalDim(d, symbolic) ?? d);
         if (JSON.stringify(got) !== JSON.stringify(out[n]!.dims)) wrong.push(`${e.name} ${n}: ${JSON.stringify(got)} ≠ ${JSON.stringify(out[n]!.dims)}`);
       }
       await session.release();

@@ -4,11 +4,19 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { TensorProtoSchema } from "onnx-buf";
 import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { inferShapes, completeShapesWithRuntime } from "../../../analyzers/graph/shapes/index.ts";
+import { evalDim, mulDims } from "../../../analyzers/graph/shapes/dims.ts";
 import { loadModel } from "../../../analyzers/onnx/model.ts";
 import { corpusModels, testDataSet } from "../../helpers/corpus.ts";
 import { int64Tensor, modelBytes, node, valueInfo } from "../../helpers/build.ts";
 
 describe("shape inference", () => {
+  it("evaluates symbolic dims once their symbols are bound", () => {
+    assert.equal(evalDim(mulDims(12, "batch"), { batch: 3 }), 36);
+    assert.equal(evalDim("197*batch", { batch: 2 }), 394);
+    assert.equal(evalDim("batch*seq", { batch: 2 }), undefined);
+    assert.equal(evalDim(7, {}), 7);
+  });
+
   it("agrees with the expected outputs of the ONNX backend test corpus wherever it decides", function () {
     this.timeout(120_000);
     let decided = 0;

@@ -23,7 +23,9 @@ import {
 } from "../../../analyzers/pruning/obspa/index.ts";
 import { withBatchStatistics } from "../../../analyzers/pruning/obspa/batchStats.ts";
 import { gaussianRandom, syntheticFeeds } from "../../../analyzers/pruning/obspa/feeds.ts";
-import { functionMoments, reluMoments, propagateMoments } from "../../../analyzers/pruning/obspa/moments.ts";
+import { functionMoments, momentHessians, reluCrossMoment, reluMoments, propagateMoments } from "../../../analyzers/pruning/obspa/moments.ts";
+import { dampedCholesky } from "../../../analyzers/pruning/obspa/linalg.ts";
+import { splitWeight } from "../../../analyzers/pruning/obspa/layers.ts";
 import { weightLayers } from "../../../analyzers/pruning/obspa/layers.ts";
 import { imageBatch } from "../../../analyzers/data/evaluate.ts";
 import { FASHION_MNIST_DIR, readMnistSplit } from "../../../analyzers/data/idx.ts";
@@ -109,7 +111,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     assert.equal(plan.criterion, "obspa");
     assert.deepEqual(plan.hessian, { source: "bn", damping: 0.01 });
     const saved = JSON.parse(JSON.stringify(plan));
-    const again = await obspaCompensatorForPlan(model, graph, analysis, saved);
+    const { compensate: again } = await obspaCompensatorForPlan(model, graph, analysis, saved);
     const a = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, plan, { compensate }).proto);
     const b = encodeBytes(ModelProtoSchema, applyPlan(model, analysis, saved, { compensate: again }).proto);
     assert.ok(Buffer.from(a).equals(Buffer.from(b)), "same pruned bytes");
@@ -157,7 +159,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     await s.release();
   });
 
-  it("closed-form moments: rectified Gaussian against quadrature and Monte Carlo; BN resets", () => {
+  it("closed-form moments: rectified Gaussian against quadrature and Monte Carlo; BN resets", async () => {
     const g = gaussianRandom(9);
     for (const [mu, v] of [[0, 1], [0.7, 2], [-1.5, 0.5]] as const) {
       const [m1, var1] = reluMoments(mu, v);
@@ -180,7 +182,7 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
       assert.ok(Math.abs(q1 - t1 / n) < 0.01 && Math.abs(q2 - (t2 / n - (t1 / n) ** 2)) < 0.01, `tanh moments for N(${mu}, ${v})`);
     }
     // In the BN model, the value after the first BN + ReLU has the rectified moments of N(β, γ²·var/(var+ε)).
-    const moments = propagateMoments(graph, weightLayers(graph));
+    const moments = await propagateMoments(graph, weightLayers(graph));
     const bn = graph.nodes.find((n) => n.opType === "BatchNormalization")!;
     const relu = graph.consumers(bn.outputs[0]!)[0]!.node;
     assert.equal(relu.opType, "Relu");
@@ -191,5 +193,109 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     const rv = toFloat64(readTensor(model, graph.weight(bn.inputs[4]!)!));
     const [e1] = reluMoments(beta[0]!, (gamma[0]! ** 2 * rv[0]!) / (rv[0]! + 1e-5));
     assert.ok(Math.abs(m.mean[0]! - e1) < 1e-12);
+  });
+
+  it("channel covariance: bivariate ReLU against Monte Carlo; a conv's propagated covariance against sampling; the Hessian's row energy is that variance", async () => {
+    const g = gaussianRandom(11);
+    for (const [ma, sa, mb, sb, rho] of [[0, 1, 0, 1, 0.6], [0.5, 1.2, -0.3, 0.7, -0.4], [1, 0.5, 0.2, 2, 0.95]] as const) {
+      let s = 0;
+      const n = 200_000;
+      for (let i = 0; i < n; i++) {
+        const z1 = g(), z2 = rho * z1 + Math.sqrt(1 - rho * rho) * g();
+        s += Math.max(0, ma + sa * z1) * Math.max(0, mb + sb * z2);
+      }
+      const e = reluCrossMoment(ma, sa, mb, sb, rho);
+      assert.ok(Math.abs(e - s / n) < 0.01 * (1 + Math.abs(e)), `E[relu·relu] ${e} vs ${s / n} for ρ ${rho}`);
+    }
+    // The first 3×3 conv reading a BN → ReLU output: Cov(y) = Σ_t W_t·Cov(x)·W_tᵀ for positions drawn independently.
+    const layers = weightLayers(graph);
+    const moments = await propagateMoments(graph, layers);
+    const layer = [...layers.values()].find((l) => l.taps === 9 && l.groups === 1 && moments.get(l.input)?.origin === "bn")!;
+    const x = moments.get(layer.input)!, y = moments.get(layer.output)!;
+    assert.ok(x.covariance && y.covariance, "covariances followed");
+    const C = layer.inChannels, M = layer.outChannels, T = layer.taps;
+    for (let r = 0; r < M; r++) assert.ok(Math.abs(y.covariance![r * M + r]! - y.variance[r]!) <= 1e-12 * (1 + y.variance[r]!));
+    const L = dampedCholesky(Float64Array.from(x.covariance!), C, { lambda: 0 }).L;
+    const w = splitWeight(layer, toFloat64(readTensor(model, graph.weight(layer.weight)!)))[0]!;
+    const n = 20_000;
+    const sum = new Float64Array(M), sq = new Float64Array(M * M);
+    const z = new Float64Array(C), xs = new Float64Array(C), out = new Float64Array(M);
+    for (let k = 0; k < n; k++) {
+      out.fill(0);
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < C; i++) z[i] = g();
+        for (let i = 0; i < C; i++) {
+          let v = x.mean[i]!;
+          for (let j = 0; j <= i; j++) v += L[i * C + j]! * z[j]!;
+          xs[i] = v;
+        }
+        for (let r = 0; r < M; r++) for (let c = 0; c < C; c++) out[r] += w[(r * C + c) * T + t]! * xs[c]!;
+      }
+      for (let r = 0; r < M; r++) {
+        sum[r] += out[r]!;
+        for (let q = 0; q < M; q++) sq[r * M + q] += out[r]! * out[q]!;
+      }
+    }
+    let err = 0, norm = 0;
+    for (let r = 0; r < M; r++)
+      for (let q = 0; q < M; q++) {
+        const emp = sq[r * M + q]! / n - (sum[r]! / n) * (sum[q]! / n);
+        err += (emp - y.covariance![r * M + q]!) ** 2;
+        norm += y.covariance![r * M + q]! ** 2;
+      }
+    assert.ok(Math.sqrt(err / norm) < 0.05, `relative Frobenius error ${Math.sqrt(err / norm)}`);
+    // Centred Hessian 2·Cov ⊗ I (dense, and Kronecker when forced): ½·w·H·wᵀ is the propagated output variance.
+    for (const exact of [576, 0]) {
+      const [h] = momentHessians(layer, x, true, { lambda: 0 }, exact)!;
+      assert.equal(h!.form, exact ? "dense" : "kronecker");
+      const e = await h!.rowEnergy(w, M);
+      for (let r = 0; r < M; r++) assert.ok(Math.abs(e[r]! - y.variance[r]!) <= 1e-6 * y.variance[r]!, `${h!.form} row ${r}: ${e[r]} vs ${y.variance[r]}`);
+    }
+  });
+
+  it("variance correction: the BatchNorm after a compensated layer keeps its output variance on real images", async () => {
+    // Prune one group only, so the BatchNorm after its consumer keeps all its channels.
+    const { scores } = await scoreObspa(model, graph, analysis, { source: "bn" });
+    const full = selectPlan(analysis, scores, { ratio: 0.5 });
+    const layers = weightLayers(graph);
+    const bnAfter = (l: { output: string }) => graph.consumers(l.output).map((u) => u.node).find((n) => n.opType === "BatchNormalization");
+    const pg = full.groups.find((p) => {
+      const g = analysis.groups.find((x) => x.key === p.key)!;
+      return p.prune.length && g.members.some((m) => m.role === "in" && [...layers.values()].some((l) => l.weight === m.tensor && l.taps === 9 && bnAfter(l)));
+    })!;
+    const plan = { ...full, groups: full.groups.map((p) => (p === pg ? p : { ...p, prune: [] })) };
+    const g = analysis.groups.find((x) => x.key === pg.key)!;
+    const consumer = [...layers.values()].find((l) => g.members.some((m) => m.role === "in" && m.tensor === l.weight) && l.taps === 9 && bnAfter(l))!;
+    const bnOut = bnAfter(consumer)!.outputs[0]!;
+    const variances = async (m: Model): Promise<Float64Array> => {
+      const s = await createSessionFromBytes(encodeBytes(ModelProtoSchema, withExtraOutputs(m.proto, [bnOut])), "v", undefined);
+      const y = (await s.run({ input: images }, [bnOut]))[bnOut]!;
+      await s.release();
+      const [n, c, h, w] = y.dims as number[];
+      const d = y.data as Float32Array;
+      const out = new Float64Array(c!);
+      for (let ch = 0; ch < c!; ch++) {
+        let s1 = 0, s2 = 0;
+        for (let i = 0; i < n!; i++) for (let p = 0; p < h! * w!; p++) {
+          const v = d[(i * c! + ch) * h! * w! + p]!;
+          s1 += v;
+          s2 += v * v;
+        }
+        const k = n! * h! * w!;
+        out[ch] = s2 / k - (s1 / k) ** 2;
+      }
+      return out;
+    };
+    const base = await variances(model);
+    const gap = async (varianceCorrection: boolean) => {
+      const s = new ObspaSession(model, graph, analysis.groups, { source: "bn", varianceCorrection });
+      const pruned = applyPlan(model, analysis, plan, { compensate: compensator(await s.compensation(plannedUnits(analysis, plan))) });
+      const v = await variances(pruned);
+      let e = 0;
+      for (let i = 0; i < v.length; i++) e += Math.abs(Math.log(v[i]! / base[i]!));
+      return e / v.length;
+    };
+    const without = await gap(false), withCorrection = await gap(true);
+    assert.ok(withCorrection < 0.7 * without, `mean |log variance ratio| ${withCorrection} with the correction vs ${without} without`);
   });
 });

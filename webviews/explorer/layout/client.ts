@@ -4,6 +4,9 @@
  */
 import type { GroupLayout, LayoutRequest } from "./elkGraph.ts";
 
+/** A job in flight is stopped by restarting the worker only when it would still run this long (restarting costs ELK's start-up). */
+const RESTART_WORTH_MS = 300;
+
 interface Job {
   req: LayoutRequest;
   priority: number;
@@ -21,7 +24,7 @@ export class LayoutClient {
   private readonly cache = new Map<string, GroupLayout>();
   private readonly waiting = new Map<string, Promise<GroupLayout>>();
   private queue: Job[] = [];
-  private busy: { id: number; job: Job } | undefined;
+  private busy: { id: number; job: Job; since: number } | undefined;
   private nextId = 1;
   /** "worker" or "main thread" (CSP refused the worker). */
   mode = "worker";
@@ -35,9 +38,15 @@ export class LayoutClient {
     private readonly nonce: string | undefined,
   ) {}
 
-  /** Starts the worker and ELK's one-time initialisation while the page fetches its first data. */
+  /** Jobs wait until `warmUp` (called after the first paint): ELK's start-up would slow the first paint down. */
+  private started = false;
+
+  /** Starts the worker and ELK's one-time initialisation (with the first queued job, or a tiny one). */
   warmUp(): void {
-    void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
+    if (this.started) return;
+    this.started = true;
+    if (this.queue.length) this.pump();
+    else void this.layout({ key: "\u0000warm-up", items: [{ id: "a", w: 10, h: 10 }, { id: "b", w: 10, h: 10 }], edges: [{ id: "e", from: "a", to: "b" }] }, 0);
   }
 
   /** Puts layouts saved with the webview's state back, so a restored tab needs no ELK run. */
@@ -80,6 +89,36 @@ export class LayoutClient {
   }
 
   private answered = false;
+  /** Layouts cancelled (queued jobs dropped, or a long job stopped by restarting the worker). */
+  cancelled = 0;
+
+  /**
+   * The user moved on (collapsed the group before ELK answered): a queued job is dropped; a job in
+   * flight that would still take long is stopped by restarting the worker (ELK cannot be interrupted),
+   * a short one is left to finish into the cache. The promise of a dropped job rejects with AbortError.
+   */
+  cancel(key: string): boolean {
+    const i = this.queue.findIndex((j) => j.req.key === key);
+    if (i >= 0) {
+      const [job] = this.queue.splice(i, 1);
+      this.waiting.delete(key);
+      this.cancelled++;
+      job!.reject(new DOMException("layout cancelled", "AbortError"));
+      return true;
+    }
+    const busy = this.busy;
+    if (!busy || busy.job.req.key !== key || this.mode !== "worker") return false;
+    const left = busy.job.req.items.length * this.msPerItem - (performance.now() - busy.since);
+    if (left < RESTART_WORTH_MS) return false;
+    (this.port as unknown as Worker).terminate();
+    this.port = undefined;
+    this.busy = undefined;
+    this.waiting.delete(key);
+    this.cancelled++;
+    busy.job.reject(new DOMException("layout cancelled", "AbortError"));
+    this.pump();
+    return true;
+  }
 
   private ensurePort(): Port {
     if (this.port) return this.port;
@@ -126,12 +165,12 @@ export class LayoutClient {
   }
 
   private pump(): void {
-    if (this.busy || this.queue.length === 0) return;
+    if (!this.started || this.busy || this.queue.length === 0) return;
     let best = 0;
     for (let i = 1; i < this.queue.length; i++) if (this.queue[i]!.priority < this.queue[best]!.priority) best = i;
     const job = this.queue.splice(best, 1)[0]!;
     const id = this.nextId++;
-    this.busy = { id, job };
+    this.busy = { id, job, since: performance.now() };
     this.ensurePort().postMessage({ id, req: job.req });
   }
 

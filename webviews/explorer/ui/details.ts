@@ -3,18 +3,21 @@
  * with statistics fetched on demand), the selected group (summary, op counts), or the model.
  */
 import type { GroupView, ItemId, ModelInfo, NodeDetails, OverlayInfo, OverlayItemValue, TensorInfo, TensorStats } from "../../../analyzers/explorer/types.ts";
-import { formatCount, formatNumber, formatShape } from "../../../analyzers/explorer/format.ts";
+import { formatCount, formatMacs, formatNumber, formatShape, unknownMacsNote } from "../../../analyzers/explorer/format.ts";
 import { clear, h, type Child } from "./dom.ts";
 
 export interface DetailsActions {
   reveal(id: ItemId): void;
   revealTensor(name: string): void;
-  stats(name: string): Promise<TensorStats>;
+  /** `signal` is aborted when the pane moves on (another tensor or item): the host drops the work. */
+  stats(name: string, signal: AbortSignal): Promise<TensorStats>;
   highlightGroup(key: string): void;
 }
 
 export class DetailsPane {
   private token = 0;
+  /** The statistics request in flight, cancelled when the pane shows something else. */
+  private statsAbort: AbortController | undefined;
 
   constructor(
     readonly host: HTMLElement,
@@ -30,7 +33,7 @@ export class DetailsPane {
         ["Groups", m.groupCount],
         ["Hierarchy", m.hierarchy === "scopes" ? "module scopes" : "automatic (no scopes in node names)"],
         ["Parameters", m.params !== undefined ? formatCount(m.params) : "—"],
-        ["MACs", m.macs !== undefined ? `${formatCount(m.macs)}${m.metricsApproximate ? " (approximate)" : ""}` : "—"],
+        ["MACs", m.macs !== undefined ? `${formatMacs(m.macs, m.macsUnknown)}${m.macsUnknown ? ` · ${unknownMacsNote(m.macsUnknown)}` : m.metricsApproximate ? " (approximate)" : ""}` : "—"],
       ]),
       section("Inputs", tensorTable(m.inputs, this.actions, false)),
       section("Outputs", tensorTable(m.outputs, this.actions, false)),
@@ -47,7 +50,7 @@ export class DetailsPane {
         v.module ? ["Module", h("code", {}, v.module)] : null,
         ["Nodes", `${s.nodes}${s.folded ? ` (+${s.folded} folded: weights, shape arithmetic)` : ""}`],
         ["Parameters", s.params !== undefined ? formatCount(s.params) : "—"],
-        ["MACs", s.macs !== undefined ? formatCount(s.macs) : "—"],
+        ["MACs", s.macs !== undefined ? `${formatMacs(s.macs, s.macsUnknown)}${s.macsUnknown ? ` · ${unknownMacsNote(s.macsUnknown)}` : ""}` : "—"],
       ]),
       ov ? overlaySection(ov.info, ov.value, this.actions) : null,
       section("Operators", table(s.ops.slice(0, 40).map(([op, n]) => [op, n]))),
@@ -65,7 +68,7 @@ export class DetailsPane {
         d.classes?.length ? ["Classes", d.classes.join(" › ")] : null,
         d.domain ? ["Domain", d.domain] : null,
         d.params !== undefined ? ["Parameters", formatCount(d.params)] : null,
-        d.macs !== undefined ? ["MACs", formatCount(d.macs)] : null,
+        d.macsUnknown ? ["MACs", unknownMacsNote(true)] : d.macs !== undefined ? ["MACs", formatCount(d.macs)] : null,
         d.folded ? ["Shown in", h("a", { href: "#", onclick: (e: Event) => (e.preventDefault(), d.shownAs && this.actions.reveal(d.shownAs)) }, d.foldedAs === "shape" ? "its consumer (shape arithmetic)" : "its consumer (weight)")] : null,
         d.body ? ["Body", h("a", { href: "#", onclick: (e: Event) => (e.preventDefault(), this.actions.reveal(d.id)) }, "expand to see it")] : null,
       ]),
@@ -85,19 +88,23 @@ export class DetailsPane {
     if (!host) return;
     clear(host);
     host.append(h("vscode-progress-ring", { "aria-label": `Computing statistics of ${name}` }));
+    this.statsAbort?.abort();
+    const abort = (this.statsAbort = new AbortController());
     try {
-      const s = await this.actions.stats(name);
+      const s = await this.actions.stats(name, abort.signal);
       if (token !== this.token) return;
       clear(host);
       host.append(statsView(s));
     } catch (e) {
-      if (token !== this.token) return;
+      if (token !== this.token || abort.signal.aborted) return;
       clear(host);
       host.append(h("div", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));
     }
   }
 
   private render(...children: Child[]): void {
+    this.statsAbort?.abort();
+    this.statsAbort = undefined;
     clear(this.host);
     for (const c of children) if (c) this.host.append(typeof c === "object" ? c : String(c));
     this.host.scrollTop = 0;
