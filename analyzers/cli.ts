@@ -14,8 +14,9 @@ import { rewriteCommand } from "./cli/rewrite.ts";
 import { ablateCommand, af1Command } from "./cli/ablation.ts";
 import { groupsCommand } from "./cli/groups.ts";
 import { pruneCommand } from "./cli/prune.ts";
+import { accuracyCommand } from "./cli/accuracy.ts";
 
-export const commands: Command[] = [inspectCommand, rewriteCommand, groupsCommand, pruneCommand, ablateCommand, af1Command];
+export const commands: Command[] = [inspectCommand, rewriteCommand, groupsCommand, pruneCommand, accuracyCommand, ablateCommand, af1Command];
 
 export function registerCommand(c: Command): void {
   commands.push(c);
