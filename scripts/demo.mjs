@@ -28,11 +28,11 @@ const pruned = (name) => path.join(out, `fashion_cnn.${name}.onnx`);
 
 scalpel("inspect", model, "--depth", "1", "--top", "5");
 scalpel("groups", model);
-// 30% of every group's channels, three ways: OBSPA (second-order scores and weight compensation from
+// 30% of every group's channels (kept widths rounded to multiples of 8, which onnxruntime runs fastest), three ways: OBSPA (second-order scores and weight compensation from
 // synthetic inputs: no data, no fine-tuning), L1 magnitude, and random; then accuracy on real test images.
-scalpel("prune", model, "--ratio", "0.3", "--criterion", "obspa", "--hessian", "synthetic", "--out", pruned("obspa"), "--save-plan", path.join(out, "fashion_cnn.prune.json"));
-quietly("prune", model, "--ratio", "0.3", "--criterion", "l1", "--out", pruned("l1"));
-quietly("prune", model, "--ratio", "0.3", "--criterion", "random", "--out", pruned("random"));
+scalpel("prune", model, "--ratio", "0.3", "--round-to", "8", "--criterion", "obspa", "--hessian", "synthetic", "--out", pruned("obspa"), "--save-plan", path.join(out, "fashion_cnn.prune.json"));
+quietly("prune", model, "--ratio", "0.3", "--round-to", "8", "--criterion", "l1", "--out", pruned("l1"));
+quietly("prune", model, "--ratio", "0.3", "--round-to", "8", "--criterion", "random", "--out", pruned("random"));
 // 1,000 Fashion-MNIST test images bundled beside the model; the preprocessing the model was trained with.
 scalpel("accuracy", model, pruned("obspa"), pruned("l1"), pruned("random"), "--images", path.dirname(model), "--mean", "0.286", "--std", "0.353");
 console.log(`\nwrote ${out}: the pruned models and the OBSPA plan fashion_cnn.prune.json`);

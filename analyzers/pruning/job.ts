@@ -55,7 +55,7 @@ export interface PruneJobOptions extends SelectSettings {
 export interface PruneJobReport {
   model: string;
   out: string;
-  plan: { criterion: string; groups: number; units: number; file?: string };
+  plan: { criterion: string; groups: number; units: number; file?: string; roundTo?: number };
   analysis: GroupAnalysis["summary"];
   predicted: { params: number; macs: number };
   verify: VerifyReport;
@@ -148,7 +148,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
   return {
     model: file,
     out: opts.out,
-    plan: { criterion: plan.criterion, groups: plan.groups.filter((g) => g.prune.length).length, units: plan.groups.reduce((n, g) => n + g.prune.length, 0), file: opts.planFile ?? opts.savePlan },
+    plan: { criterion: plan.criterion, groups: plan.groups.filter((g) => g.prune.length).length, units: plan.groups.reduce((n, g) => n + g.prune.length, 0), file: opts.planFile ?? opts.savePlan, roundTo: plan.settings.roundTo },
     analysis: analysis.summary,
     predicted,
     verify,

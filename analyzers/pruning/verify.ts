@@ -101,11 +101,16 @@ export async function verifyPruned(original: Model, pruned: Model, opts: VerifyO
     maxAbsDiff: maxAbs,
   };
   if (opts.latency && s1 && report.ok) {
-    const repeats = opts.repeats ?? 20, warmup = opts.warmup ?? 3;
+    const warmup = opts.warmup ?? 3;
+    const w = performance.now();
     for (let i = 0; i < warmup; i++) {
       await s0.run(feeds);
       await s1.run(feeds);
     }
+    // Without a given count, at least 20 pairs and about 400 ms of runs (capped at 1,000 pairs): a model that
+    // runs in a fraction of a millisecond needs hundreds of runs for a stable median.
+    const pairMs = (performance.now() - w) / Math.max(1, warmup);
+    const repeats = opts.repeats ?? Math.min(1000, Math.max(20, Math.ceil(400 / Math.max(pairMs, 1e-3))));
     const t0: number[] = [], t1: number[] = [];
     for (let i = 0; i < repeats; i++) {
       let t = performance.now();
