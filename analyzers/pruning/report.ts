@@ -1,6 +1,7 @@
 /** Text reports of the group analysis and of a prune. */
 import { human } from "../report/inspect.ts";
 import type { PruneJobReport } from "./job.ts";
+import { latencyHint } from "./latencyHint.ts";
 import type { GroupAnalysis } from "./types.ts";
 
 function table(rows: string[][]): string[] {
@@ -59,9 +60,8 @@ export function formatPrune(r: PruneJobReport): string {
   if (v.latencyMs) {
     const macGain = v.macs.before / Math.max(1, v.macs.after), latGain = v.latencyMs.before / v.latencyMs.after;
     lines.push(`  speed-up ${latGain.toFixed(2)}× for ${macGain.toFixed(2)}× fewer MACs (ratio ${(latGain / macGain).toFixed(2)})`);
-    // onnxruntime's CPU convolutions run channel blocks of 8/16: odd widths can make a smaller model slower.
-    if (latGain < 1 && !(r.plan.roundTo && r.plan.roundTo >= 8))
-      lines.push("  hint: slower despite fewer MACs; --round-to 8 keeps channel counts that onnxruntime's kernels run fastest");
+    const hint = latencyHint(r);
+    if (hint) lines.push(`  hint: ${hint}`);
   }
   lines.push("");
   lines.push(`output fidelity on dummy inputs (relative L2 error vs the original): ${r.plan.criterion} ${v.relativeError.toFixed(4)}${r.baseline ? `, random baseline at the same ratio ${r.baseline.relativeError.toFixed(4)}` : ""}`);

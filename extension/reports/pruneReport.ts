@@ -8,6 +8,7 @@ import type { PruneJobReport } from "../../analyzers/pruning/job.ts";
 import type { PlanGroup } from "../../analyzers/pruning/types.ts";
 import { escapeHtml as h, formatCount } from "../format.ts";
 import { ratioBarsSvg, toCsv } from "./charts.ts";
+import { latencyHint } from "../../analyzers/pruning/latencyHint.ts";
 
 export interface PruneReportInput {
   readonly report: PruneJobReport;
@@ -64,6 +65,8 @@ export function pruneReportHtml({ report: r, groups, cli }: PruneReportInput): s
   if (v.latencyMs) {
     const macGain = v.macs.before / Math.max(1, v.macs.after), latGain = v.latencyMs.before / v.latencyMs.after;
     parts.push(`<p id="speedup">${h(`Speed-up ${latGain.toFixed(2)}× for ${macGain.toFixed(2)}× fewer MACs (ratio ${(latGain / macGain).toFixed(2)}).`)}</p>`);
+    const hint = latencyHint(r);
+    if (hint) parts.push(`<p id="speed-hint" class="hint">${h(`Hint: ${hint}.`)}</p>`);
   }
   parts.push(
     `<p id="fidelity">${h(
