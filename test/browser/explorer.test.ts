@@ -598,6 +598,26 @@ describe("graph explorer in Chromium: a narrow editor (split beside a report)", 
     const c1 = await centre(page);
     assert.ok(Math.abs(c1.x - c0.x) < 1 && Math.abs(c1.y - c0.y) < 1, `centre moved: ${JSON.stringify(c0)} → ${JSON.stringify(c1)}`);
     assert.equal((await view(page)).k, k0);
+
+    // Clicking a node low in the narrow view opens the details below the graph: the node stays in view.
+    assert.deepEqual(await mode(page), { narrow: true, details: false });
+    await app(page, "collapseAll");
+    const fc = served.session.group({ id: "g0" }).items.find((i) => i.label === "fc")!.id;
+    const st = (await boxOf(page, ".canvas-host"))!;
+    // The user zooms in around fc (the view is no longer a fit: the resize keeps the centre, and fc).
+    const fc0 = (await boxOf(page, `#it-${fc}`))!;
+    await page.evaluate(([x, y]) => (window as unknown as { __scalpel: { app: { getRenderer(): { zoomBy(f: number, x: number, y: number): void } } } }).__scalpel.app.getRenderer().zoomBy(1.6, x!, y!), [fc0.x + fc0.width / 2 - st.x, fc0.y + fc0.height / 2 - st.y]);
+    await idle(page);
+    const fcBox = (await boxOf(page, `#it-${fc}`))!;
+    assert.ok(fcBox.y > st.y + st.height * 0.7, `fc is in the lower part of the graph area: ${JSON.stringify(fcBox)}`);
+    await page.click(`#it-${fc} .box`);
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: true });
+    assert.match((await page.textContent(".details"))!, /Gemm/);
+    const st2 = (await boxOf(page, ".canvas-host"))!, fc2 = (await boxOf(page, `#it-${fc}`))!;
+    assert.ok(st2.height < st.height - 100);
+    assert.ok(fc2.y >= st2.y && fc2.y + fc2.height <= st2.y + st2.height, `fc ${JSON.stringify(fc2)} out of the graph area ${JSON.stringify(st2)}`);
+    await screenshot(page, "resnet18-narrow-selected");
     assert.deepEqual(o.errors, []);
     assert.deepEqual(o.cspViolations, []);
     await page.close();

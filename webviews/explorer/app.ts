@@ -802,7 +802,9 @@ export class ExplorerApp {
     overlaySelect.addEventListener("change", () => void this.applyOverlay(overlaySelect.value || null));
     canvasHost.addEventListener("keydown", (ev) => this.onKey(ev));
     canvasHost.addEventListener("focus", () => {
-      if (!this.focused && this.scene?.items.length) this.setFocus(this.sceneIdOf(this.selected) ?? this.scene.items[0]!.id, true);
+      // From the keyboard (Tab), the first item is brought into view; a click into the graph must not
+      // move the view away from what was clicked.
+      if (!this.focused && this.scene?.items.length) this.setFocus(this.sceneIdOf(this.selected) ?? this.scene.items[0]!.id, canvasHost.matches(":focus-visible"));
     });
     window.addEventListener("keydown", (ev) => {
       if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "f") {
