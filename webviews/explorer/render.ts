@@ -145,12 +145,13 @@ export class Renderer {
     const v = { k: this.view.k, x: this.view.x + (now.w - old.w) / 2, y: this.view.y + (now.h - old.h) / 2 };
     const after = box(now, v);
     if (before?.inside && after && !after.inside) {
-      const m = 12;
+      // Clear of the edges and of what lies over them (the status line, the minimap's top).
+      const mx = Math.min(48, now.w / 6), my = Math.min(48, now.h / 6);
       const { s } = after;
-      if (s.x < m) v.x += m - s.x;
-      else if (s.x + s.w > now.w - m) v.x -= Math.min(s.x - m, s.x + s.w - (now.w - m));
-      if (s.y < m) v.y += m - s.y;
-      else if (s.y + s.h > now.h - m) v.y -= Math.min(s.y - m, s.y + s.h - (now.h - m));
+      if (s.x < mx) v.x += mx - s.x;
+      else if (s.x + s.w > now.w - mx) v.x -= Math.min(s.x - mx, s.x + s.w - (now.w - mx));
+      if (s.y < my) v.y += my - s.y;
+      else if (s.y + s.h > now.h - my) v.y -= Math.min(s.y - my, s.y + s.h - (now.h - my));
     }
     this.setView(v);
   }
