@@ -466,3 +466,160 @@ describe("graph explorer in Chromium: cancelling requests (VS Code's message pro
     }
   });
 });
+
+describe("graph explorer in Chromium: a narrow editor (split beside a report)", function () {
+  let browser: Browser;
+  let served: Served;
+  before(async () => {
+    served = await serve(requireTorchvisionModel("resnet18"));
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.server.close();
+  });
+
+  type Box = { x: number; y: number; width: number; height: number };
+  const boxOf = async (page: Page, sel: string): Promise<Box | null> => (await page.$(sel))?.boundingBox() ?? null;
+  /** Top-level items whose box is not inside the graph area (every one of them is on screen after a fit). */
+  const outside = async (page: Page): Promise<string[]> => {
+    const stage = (await boxOf(page, ".canvas-host"))!;
+    const ids = served.session.group({ id: "g0" }).items.map((i) => i.id);
+    const out: string[] = [];
+    for (const id of ids) {
+      const b = await boxOf(page, `#it-${id}`);
+      if (!b || b.width < 4 || b.x < stage.x - 1 || b.y < stage.y - 1 || b.x + b.width > stage.x + stage.width + 1 || b.y + b.height > stage.y + stage.height + 1) out.push(`${id} ${JSON.stringify(b)}`);
+    }
+    return out;
+  };
+  const mode = (page: Page) => page.evaluate(() => (window as unknown as { __scalpel: { app: { layoutMode(): { narrow: boolean; details: boolean } } } }).__scalpel.app.layoutMode());
+  const view = (page: Page) => page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { view: { x: number; y: number; k: number } } } } }).__scalpel.app.getRenderer().view);
+  /** The world point at the centre of the graph area. */
+  const centre = async (page: Page) => {
+    const v = await view(page);
+    const s = (await boxOf(page, ".canvas-host"))!;
+    return { x: (s.width / 2 - v.x) / v.k, y: (s.height / 2 - v.y) / v.k };
+  };
+  /** Every toolbar control lies inside the window (nothing clipped at the right end). */
+  const toolbarClipped = async (page: Page, width: number): Promise<string[]> =>
+    page.$$eval(
+      ".toolbar > *, .toolbar vscode-toolbar-button",
+      (els, width) => els.filter((e) => e.getBoundingClientRect().right > width + 0.5 || e.getBoundingClientRect().width === 0).map((e) => `${e.className || e.tagName} ${e.getBoundingClientRect().right}`),
+      width,
+    );
+
+  it("at 520×800 the graph keeps the whole width: details hidden by default, all top-level nodes in view, toolbar not clipped", async () => {
+    const o = await open(browser, served.server.url, { width: 520, height: 800 });
+    const page = o.page;
+    assert.deepEqual(await mode(page), { narrow: true, details: false });
+    assert.ok(await page.$eval(".explorer", (e) => e.classList.contains("narrow")));
+    assert.equal(await boxOf(page, ".details"), null, "the details pane is hidden");
+    const stage = (await boxOf(page, ".canvas-host"))!;
+    assert.ok(stage.width >= 515, `graph area only ${stage.width}px wide`);
+    assert.ok(stage.height >= 600, `graph area only ${stage.height}px high`);
+    assert.deepEqual(await outside(page), []);
+    assert.deepEqual(await toolbarClipped(page, 520), []);
+    assert.equal(await page.$eval(".details-toggle", (e) => e.getAttribute("aria-expanded")), "false");
+    await screenshot(page, "resnet18-narrow");
+
+    // The toggle shows the pane below the graph; the graph keeps its width and (fitted) re-fits to its new height.
+    await page.click(".details-toggle");
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: true });
+    const details = (await boxOf(page, ".details"))!;
+    const stage2 = (await boxOf(page, ".canvas-host"))!;
+    assert.ok(details && details.y >= stage2.y + stage2.height - 1, "details below the graph");
+    assert.ok(stage2.width >= 515 && stage2.height < stage.height - 100, JSON.stringify(stage2));
+    assert.deepEqual(await outside(page), []);
+    assert.match((await page.textContent(".details"))!, /Parameters/);
+    await screenshot(page, "resnet18-narrow-details");
+
+    // The choice is part of the saved state.
+    await page.evaluate(() => (window as unknown as { __scalpel: { app: { saveNow(): void } } }).__scalpel.app.saveNow());
+    await page.reload();
+    await page.waitForFunction(() => !!(window as unknown as { __scalpel?: unknown }).__scalpel);
+    await page.evaluate(() => (window as unknown as { __scalpel: { ready: Promise<void> } }).__scalpel.ready);
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: true });
+    assert.ok(await boxOf(page, ".details"));
+    await page.click(".details-toggle");
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: false });
+    assert.equal(await boxOf(page, ".details"), null);
+    assert.deepEqual(await outside(page), []);
+
+    // An overlay's legend and the minimap share the narrow graph area without covering each other.
+    const convs = served.graph.nodes.filter((n) => n.opType === "Conv");
+    const infos = served.session.setOverlays([{ kind: "diff", id: "plan", title: "Pruning diff (l2)", nodes: Object.fromEntries(convs.map((n) => [n.name, { status: "changed" as const, before: { channels: 64 }, after: { channels: 32 } }])) }]);
+    served.server.push({ type: "overlays", overlays: infos, show: "plan" });
+    await page.waitForSelector(".legend:not([hidden])");
+    await idle(page);
+    const legend = (await boxOf(page, ".legend"))!, minimap = (await boxOf(page, ".minimap"))!, stage3 = (await boxOf(page, ".canvas-host"))!;
+    assert.ok(legend.x + legend.width <= minimap.x, `legend ${JSON.stringify(legend)} covers the minimap ${JSON.stringify(minimap)}`);
+    assert.ok(legend.x >= stage3.x && legend.y >= stage3.y, "legend inside the graph area");
+    assert.deepEqual(await toolbarClipped(page, 520), []);
+    await screenshot(page, "resnet18-narrow-overlay");
+    served.session.setOverlays([]);
+    assert.deepEqual(o.errors, []);
+    await page.close();
+  });
+
+  it("resizing from wide to narrow re-fits a fitted view, keeps the centre of a moved one, and restores the wide layout", async () => {
+    const o = await open(browser, served.server.url, { width: 1400, height: 900 });
+    const page = o.page;
+    assert.deepEqual(await mode(page), { narrow: false, details: true });
+    const wideStage = (await boxOf(page, ".canvas-host"))!;
+    const details = (await boxOf(page, ".details"))!;
+    assert.ok(details.x >= wideStage.x + wideStage.width - 1, "details beside the graph");
+    await fitAll(page);
+    await page.setViewportSize({ width: 520, height: 800 });
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: false });
+    assert.ok((await boxOf(page, ".canvas-host"))!.width >= 515);
+    assert.deepEqual(await outside(page), []);
+    assert.deepEqual(await toolbarClipped(page, 520), []);
+    await screenshot(page, "resnet18-resized-narrow");
+
+    // Back to wide: the details pane comes back beside the graph (the wide layout's own choice).
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: false, details: true });
+    assert.ok((await boxOf(page, ".details"))!.x >= (await boxOf(page, ".canvas-host"))!.width - 1);
+    assert.deepEqual(await outside(page), []);
+
+    // A view the user moved keeps the world point at its centre through the resize, at the same zoom.
+    await app(page, "toggle", served.session.group({ id: "g0" }).items.find((i) => i.label === "layer2")!.id);
+    await page.evaluate(() => (window as unknown as { __scalpel: { app: { getRenderer(): { panBy(x: number, y: number): void } } } }).__scalpel.app.getRenderer().panBy(-40, -120));
+    await idle(page);
+    const c0 = await centre(page);
+    const k0 = (await view(page)).k;
+    await page.setViewportSize({ width: 520, height: 800 });
+    await idle(page);
+    const c1 = await centre(page);
+    assert.ok(Math.abs(c1.x - c0.x) < 1 && Math.abs(c1.y - c0.y) < 1, `centre moved: ${JSON.stringify(c0)} → ${JSON.stringify(c1)}`);
+    assert.equal((await view(page)).k, k0);
+
+    // Clicking a node low in the narrow view opens the details below the graph: the node stays in view.
+    assert.deepEqual(await mode(page), { narrow: true, details: false });
+    await app(page, "collapseAll");
+    const fc = served.session.group({ id: "g0" }).items.find((i) => i.label === "fc")!.id;
+    const st = (await boxOf(page, ".canvas-host"))!;
+    // The user zooms in around fc (the view is no longer a fit: the resize keeps the centre, and fc).
+    const fc0 = (await boxOf(page, `#it-${fc}`))!;
+    await page.evaluate(([x, y]) => (window as unknown as { __scalpel: { app: { getRenderer(): { zoomBy(f: number, x: number, y: number): void } } } }).__scalpel.app.getRenderer().zoomBy(1.6, x!, y!), [fc0.x + fc0.width / 2 - st.x, fc0.y + fc0.height / 2 - st.y]);
+    await idle(page);
+    const fcBox = (await boxOf(page, `#it-${fc}`))!;
+    assert.ok(fcBox.y > st.y + st.height * 0.7, `fc is in the lower part of the graph area: ${JSON.stringify(fcBox)}`);
+    await page.click(`#it-${fc} .box`);
+    await idle(page);
+    assert.deepEqual(await mode(page), { narrow: true, details: true });
+    assert.match((await page.textContent(".details"))!, /Gemm/);
+    const st2 = (await boxOf(page, ".canvas-host"))!, fc2 = (await boxOf(page, `#it-${fc}`))!;
+    assert.ok(st2.height < st.height - 100);
+    assert.ok(fc2.y >= st2.y && fc2.y + fc2.height <= st2.y + st2.height, `fc ${JSON.stringify(fc2)} out of the graph area ${JSON.stringify(st2)}`);
+    await screenshot(page, "resnet18-narrow-selected");
+    assert.deepEqual(o.errors, []);
+    assert.deepEqual(o.cspViolations, []);
+    await page.close();
+  });
+});

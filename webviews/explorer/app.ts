@@ -27,7 +27,11 @@ interface SavedState {
   view?: View;
   overlay?: string | null;
   selected?: ItemId | null;
+  /** The details pane shown in a wide editor (default true) and in a narrow one (default false). */
   details?: boolean;
+  detailsNarrow?: boolean;
+  /** The view was a fit (of the whole scene, or of a rect) not moved since: fit again in the new size. */
+  fit?: { r?: { x: number; y: number; w: number; h: number }; maxK: number } | null;
   highlight?: string | null;
   /** ELK layouts of the top level and the expanded groups (keys include the box sizes), older states. */
   layouts?: GroupLayout[];
@@ -40,6 +44,12 @@ interface SavedState {
 
 /** How long an expansion may wait for ELK before it draws the quick layout (the goal is 150 ms in all). */
 const EXPAND_WAIT_MS = 50;
+
+/**
+ * Below this width of the explorer (an editor split beside a report), the details pane is hidden by
+ * default and shown below the graph rather than beside it, so that the graph keeps the whole width.
+ */
+export const NARROW_PX = 720;
 
 /** Saved layouts are capped so the state stays small (VS Code serialises it on every change). */
 const MAX_SAVED_POINTS = 200_000;
@@ -65,6 +75,10 @@ export class ExplorerApp {
   private readonly search: SearchResults;
   private readonly layoutClient: LayoutClient;
   private selected: ItemId | null = null;
+  /** Narrow layout (see NARROW_PX), and whether the details pane is wanted in each layout. */
+  private narrow = false;
+  private detailsWide = true;
+  private detailsNarrow = false;
   private focused: ItemId | null = null;
   private busy = 0;
   private idleWaiters: (() => void)[] = [];
@@ -121,6 +135,13 @@ export class ExplorerApp {
       matrix: (overlay) => this.transport.request("overlayMatrix", { overlay }),
     });
     this.search = new SearchResults(root.querySelector<HTMLElement>(".search-results")!, (hit) => void this.jump(hit));
+    // The explorer's own width (not the window's: a host page may give it less) picks the layout.
+    this.setNarrow(root.clientWidth > 0 && root.clientWidth < NARROW_PX);
+    this.applyDetails();
+    new ResizeObserver((entries) => {
+      const w = entries[0]!.contentRect.width;
+      if (w > 0) this.setNarrow(w < NARROW_PX);
+    }).observe(root);
     transport.onEvent((e) => void this.onHostEvent(e));
     // VS Code switches themes by changing the body's classes: redraw what reads colours in script.
     new MutationObserver(() => {
@@ -154,7 +175,7 @@ export class ExplorerApp {
       performance.mark("scalpel-root-laid-out");
       if (saved?.overlay) await this.applyOverlay(saved.overlay, false);
       this.compose(false);
-      if (saved?.view) this.renderer.setView(saved.view);
+      if (saved?.view) this.restoreView(saved);
       else this.renderer.fit(undefined, 1);
       await nextPaint();
       this.timings.firstPaint = performance.now();
@@ -188,10 +209,18 @@ export class ExplorerApp {
     }
     if (s.highlight && this.overlay.active) await this.highlightGroup(s.highlight, false);
     this.compose(false);
-    if (s.view) this.renderer.setView(s.view);
-    this.setDetailsOpen(s.details !== false);
+    if (s.view) this.restoreView(s);
+    this.detailsWide = s.details !== false;
+    this.detailsNarrow = s.detailsNarrow === true;
+    this.applyDetails();
     if (s.selected) await this.select(s.selected, false);
     else this.details.showModel(this.model);
+  }
+
+  /** A fitted view is fitted again (the editor may have another size now); a moved one is put back. */
+  private restoreView(s: SavedState): void {
+    if (s.fit) this.renderer.fit(s.fit.r, s.fit.maxK);
+    else if (s.view) this.renderer.setView(s.view);
   }
 
   // ---- groups, layouts, scene -----------------------------------------------------------------
@@ -719,7 +748,9 @@ export class ExplorerApp {
       h("vscode-icon", { slot: "content-before", name: "search", title: "search" }),
     ) as HTMLElement & { value: string };
     const overlaySelect = h("vscode-single-select", { class: "overlay-select", "aria-label": "Overlay", title: "Overlay" }) as HTMLElement & { value: string };
-    const detailsBtn = btn("layout-sidebar-right", "Toggle details pane", () => this.setDetailsOpen(!this.els.detailsBtn.checked), { toggleable: true, checked: true }) as HTMLElement & { checked: boolean };
+    // The button flips its own `checked` on a click, then says so with "change".
+    const detailsBtn = btn("layout-sidebar-right", "Toggle details pane", () => undefined, { toggleable: true, checked: true, class: "details-toggle" }) as HTMLElement & { checked: boolean; icon: string };
+    detailsBtn.addEventListener("change", () => this.setDetailsOpen(detailsBtn.checked));
     const toolbar = h(
       "header",
       { class: "toolbar", role: "toolbar", "aria-label": "Graph explorer" },
@@ -756,7 +787,7 @@ export class ExplorerApp {
       h("div", { id: "kbd-help", class: "sr-only" }, "Arrow keys move between nodes: up and down follow edges, left and right move between siblings. Enter expands or collapses a group, Space shows details, Escape goes to the enclosing group, F fits, plus and minus zoom, slash searches."),
       h("div", { class: "sr-only", "aria-live": "polite", role: "status" }),
     );
-    const aside = h("aside", { class: "details", "aria-label": "Details", tabindex: -1 });
+    const aside = h("aside", { id: "scalpel-details", class: "details", "aria-label": "Details", tabindex: -1 });
     root.append(toolbar, h("div", { class: "body" }, stage, aside));
 
     searchField.addEventListener("input", () => this.runSearch(searchField.value));
@@ -771,7 +802,9 @@ export class ExplorerApp {
     overlaySelect.addEventListener("change", () => void this.applyOverlay(overlaySelect.value || null));
     canvasHost.addEventListener("keydown", (ev) => this.onKey(ev));
     canvasHost.addEventListener("focus", () => {
-      if (!this.focused && this.scene?.items.length) this.setFocus(this.sceneIdOf(this.selected) ?? this.scene.items[0]!.id, true);
+      // From the keyboard (Tab), the first item is brought into view; a click into the graph must not
+      // move the view away from what was clicked.
+      if (!this.focused && this.scene?.items.length) this.setFocus(this.sceneIdOf(this.selected) ?? this.scene.items[0]!.id, canvasHost.matches(":focus-visible"));
     });
     window.addEventListener("keydown", (ev) => {
       if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "f") {
@@ -794,10 +827,37 @@ export class ExplorerApp {
     };
   }
 
+  /** Shows or hides the details pane in the current layout (narrow and wide remember their own choice). */
   private setDetailsOpen(open: boolean): void {
-    this.els.detailsBtn.checked = open;
-    this.els.root.classList.toggle("details-closed", !open);
+    if (this.narrow) this.detailsNarrow = open;
+    else this.detailsWide = open;
+    this.applyDetails();
     this.saveSoon();
+  }
+
+  private applyDetails(): void {
+    const open = this.narrow ? this.detailsNarrow : this.detailsWide;
+    const btn = this.els.detailsBtn as HTMLElement & { checked: boolean; icon: string };
+    if (btn.checked !== open) btn.checked = open;
+    btn.setAttribute("aria-expanded", String(open));
+    // Beside the graph in a wide editor, below it in a narrow one.
+    const icon = this.narrow ? "layout-panel" : "layout-sidebar-right";
+    if (btn.icon !== icon) btn.icon = icon;
+    this.els.root.classList.toggle("details-closed", !open);
+  }
+
+  private setNarrow(narrow: boolean): void {
+    if (narrow === this.narrow && this.els.root.classList.contains("narrow") === narrow) return;
+    this.narrow = narrow;
+    this.els.root.classList.toggle("narrow", narrow);
+    this.applyDetails();
+    // The minimap is smaller in a narrow editor: draw it again at its new size.
+    if (this.scene) this.minimap.draw(this.scene);
+  }
+
+  /** The layout chosen for the explorer's width, and whether the details pane is shown (tests). */
+  layoutMode(): { narrow: boolean; details: boolean } {
+    return { narrow: this.narrow, details: this.narrow ? this.detailsNarrow : this.detailsWide };
   }
 
   private setStatus(): void {
@@ -859,7 +919,9 @@ export class ExplorerApp {
       view: this.renderer.view,
       overlay: this.overlay.active?.id ?? null,
       selected: this.selected,
-      details: this.els.detailsBtn.checked,
+      details: this.detailsWide,
+      detailsNarrow: this.detailsNarrow,
+      fit: this.renderer.fitted ?? null,
       highlight: this.overlay.highlight?.key ?? null,
     };
     const chosen: GroupLayout[] = [];

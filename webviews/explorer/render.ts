@@ -104,12 +104,57 @@ export class Renderer {
     this.hostSize = { w: host.clientWidth || 800, h: host.clientHeight || 600 };
     new ResizeObserver((entries) => {
       const r = entries[0]!.contentRect;
-      if (r.width && r.height) this.hostSize = { w: r.width, h: r.height };
+      // A hidden host (an editor tab in the background) has no size: keep the last one.
+      if (r.width && r.height && (r.width !== this.hostSize.w || r.height !== this.hostSize.h)) this.resized(this.hostSize, { w: r.width, h: r.height });
       this.schedule();
     }).observe(host);
   }
 
   private hostSize: { w: number; h: number };
+  /**
+   * The last fit while the view has not moved since (the whole scene when `r` is undefined): a resize
+   * fits it again. Any other change of the view (pan, zoom, centring, anchoring) clears it.
+   */
+  private lastFit: { r?: Rect; maxK: number } | undefined;
+
+  /** The fit the view still shows, if it has not moved since (saved with the state). */
+  get fitted(): { r?: Rect; maxK: number } | undefined {
+    return this.lastFit;
+  }
+
+  /**
+   * The graph area changed size (the editor was split, the details pane opened below, the toolbar
+   * wrapped): fit again if the view is still a fit; otherwise keep the world point at the centre where
+   * it was, and keep the selected item in view if it was.
+   */
+  private resized(old: { w: number; h: number }, now: { w: number; h: number }): void {
+    this.hostSize = now;
+    if (!this.scene) return;
+    if (this.lastFit) {
+      this.fit(this.lastFit.r, this.lastFit.maxK);
+      return;
+    }
+    const sel = this.selected ? this.scene.byId.get(this.selected) : undefined;
+    const box = (size: { w: number; h: number }, v: View) => {
+      if (!sel) return undefined;
+      const r = sel.rect;
+      const s = { x: v.x + r.x * v.k, y: v.y + r.y * v.k, w: r.w * v.k, h: Math.min(r.h, GROUP_H) * v.k };
+      return { s, inside: s.x >= 0 && s.y >= 0 && s.x + s.w <= size.w && s.y + s.h <= size.h };
+    };
+    const before = box(old, this.view);
+    const v = { k: this.view.k, x: this.view.x + (now.w - old.w) / 2, y: this.view.y + (now.h - old.h) / 2 };
+    const after = box(now, v);
+    if (before?.inside && after && !after.inside) {
+      // Clear of the edges and of what lies over them (the status line, the minimap's top).
+      const mx = Math.min(48, now.w / 6), my = Math.min(48, now.h / 6);
+      const { s } = after;
+      if (s.x < mx) v.x += mx - s.x;
+      else if (s.x + s.w > now.w - mx) v.x -= Math.min(s.x - mx, s.x + s.w - (now.w - mx));
+      if (s.y < my) v.y += my - s.y;
+      else if (s.y + s.h > now.h - my) v.y -= Math.min(s.y - my, s.y + s.h - (now.h - my));
+    }
+    this.setView(v);
+  }
 
   get size(): { w: number; h: number } {
     return this.hostSize;
@@ -170,6 +215,7 @@ export class Renderer {
   }
 
   setView(v: View): void {
+    this.lastFit = undefined;
     this.view = { x: v.x, y: v.y, k: Math.min(4, Math.max(0.02, v.k)) };
     this.events.viewChanged(this.view);
     this.schedule();
@@ -183,6 +229,7 @@ export class Renderer {
     const m = 24;
     const k = Math.min(maxK, Math.max(0.02, Math.min((w - 2 * m) / Math.max(1, b.w), (h - 2 * m) / Math.max(1, b.h))));
     this.setView({ k, x: (w - b.w * k) / 2 - b.x * k, y: Math.max(m, (h - b.h * k) / 2) - b.y * k });
+    this.lastFit = { r: r ? { ...r } : undefined, maxK };
   }
 
   /** Centres an item, zooming in to at least `minK`. */
