@@ -123,6 +123,8 @@ describe("ablations on the arithmetic transformer", function () {
       await driver.texts(".legend:not([hidden]) .legend-title", "webview", { contains: "Ablation: attention knockout" });
       const rows = await driver.texts(".legend .heat-rows a", "webview", { contains: "block 0" });
       assert.deepEqual(rows, Array.from({ length: report.blocks }, (_, l) => `block ${l}`), "one heatmap row per block, each a link into the graph");
+      // The report beside the explorer has rendered too.
+      await driver.texts("h1", "webview", { contains: "knockout" });
       await driver.screenshot("ablation-knockout-overlay");
     }
   });
