@@ -9,6 +9,7 @@
  * unknown fields last), so an untouched model encodes to its original bytes.
  */
 import { ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { pendingPayload, type PendingPayload } from "./lazyLoad.ts";
 
 const WT_VARINT = 0;
 const WT_FIXED64 = 1;
@@ -329,8 +330,18 @@ export class Encoder {
   }
 }
 
+/** While a save encodes: lazily loaded payloads not read yet, written later straight from the source file. */
+let deferring: Map<Uint8Array, PendingPayload> | undefined;
+
 /** The value of a singular field if it is present (explicit presence: an own property; oneof: its case). */
 function singularValue(f: DescField, msg: AnyMsg): unknown {
+  if (deferring && f.localName === "rawData") {
+    const p = pendingPayload(msg);
+    if (p && p.view.byteLength >= PASS_THROUGH_BYTES) {
+      deferring.set(p.view, p); // passed through by reference (≥ PASS_THROUGH_BYTES), its zeros never copied
+      return p.view;
+    }
+  }
   if (f.oneof) {
     const o = msg[f.oneof.localName] as { case?: string; value?: unknown } | undefined;
     return o && o.case === f.localName ? o.value : undefined;
@@ -412,15 +423,30 @@ function writeScalar(s: ScalarType, v: unknown, out: ChunkSink): void {
   }
 }
 
-/** Encodes a message into chunks (large byte fields by reference). */
-export function encodeChunks(desc: DescMessage, msg: Message, substitute?: Substitute): { chunks: Uint8Array[]; size: number } {
-  const enc = new Encoder(substitute);
-  const size = enc.messageSize(desc, msg as AnyMsg);
-  const sink = new ChunkSink();
-  enc.writeMessage(desc, msg as AnyMsg, sink);
-  const chunks = sink.finish();
-  if (sink.total !== size) throw new Error(`internal encoder error: sized ${size} bytes, wrote ${sink.total}`);
-  return { chunks, size };
+/**
+ * Encodes a message into chunks (large byte fields by reference). With `deferLazy`, the chunks of lazily
+ * loaded payloads not read yet are placeholders listed in `deferred`: only a writer that copies them from
+ * the source file (writeChunksToFile) may use such chunks.
+ */
+export function encodeChunks(
+  desc: DescMessage,
+  msg: Message,
+  substitute?: Substitute,
+  opts: { deferLazy?: boolean } = {},
+): { chunks: Uint8Array[]; size: number; deferred: ReadonlyMap<Uint8Array, PendingPayload> } {
+  const deferred = new Map<Uint8Array, PendingPayload>();
+  deferring = opts.deferLazy ? deferred : undefined;
+  try {
+    const enc = new Encoder(substitute);
+    const size = enc.messageSize(desc, msg as AnyMsg);
+    const sink = new ChunkSink();
+    enc.writeMessage(desc, msg as AnyMsg, sink);
+    const chunks = sink.finish();
+    if (sink.total !== size) throw new Error(`internal encoder error: sized ${size} bytes, wrote ${sink.total}`);
+    return { chunks, size, deferred };
+  } finally {
+    deferring = undefined;
+  }
 }
 
 /** Encodes a message into one contiguous buffer. */

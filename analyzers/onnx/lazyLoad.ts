@@ -71,6 +71,17 @@ export class LazyFile {
     return this.fd;
   }
 
+  /** Reads [start, start + length) of the file into `target` (from 0), not into the mirror. */
+  readInto(target: Uint8Array, start: number, length: number): void {
+    const fd = this.open();
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, target, done, length - done, start + done);
+      if (n === 0) throw new ScalpelError(this.path, `ended early: byte ${start + done} of ${this.buffer.length} is missing (was the file truncated after loading?)`);
+      done += n;
+    }
+  }
+
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
@@ -191,6 +202,7 @@ export function attachLazyPayloads(model: ModelProto, tensors: Iterable<TensorPr
     if (view.buffer !== file.buffer.buffer) continue;
     const p = byStart.get(view.byteOffset - base);
     if (!p || p.end - p.start !== view.byteLength) continue;
+    pendingPayloads.set(t, { view, file, start: p.start, end: p.end });
     Object.defineProperty(t, "rawData", {
       configurable: true,
       enumerable: true,
@@ -213,4 +225,19 @@ export function attachLazyPayloads(model: ModelProto, tensors: Iterable<TensorPr
 export function isPayloadPending(t: TensorProto): boolean {
   const d = Object.getOwnPropertyDescriptor(t, "rawData");
   return !!d && typeof d.get === "function";
+}
+
+/** Where the bytes of a tensor not read yet are: saving copies them from the file without filling the mirror. */
+export interface PendingPayload {
+  readonly view: Uint8Array;
+  readonly file: LazyFile;
+  readonly start: number;
+  readonly end: number;
+}
+const pendingPayloads = new WeakMap<object, PendingPayload>();
+
+/** The payload of a tensor whose raw_data has not been read (or replaced) yet; reads nothing. */
+export function pendingPayload(t: object): PendingPayload | undefined {
+  const d = Object.getOwnPropertyDescriptor(t, "rawData");
+  return d && typeof d.get === "function" ? pendingPayloads.get(t) : undefined;
 }

@@ -14,6 +14,7 @@ import {
   type TensorProto,
 } from "onnx-buf";
 import { encodeChunks } from "./encode.ts";
+import type { PendingPayload } from "./lazyLoad.ts";
 import { describeError, ScalpelError } from "./errors.ts";
 import { externalRef, isExternal, resolveLocation } from "./externalData.ts";
 import { allTensors, type Model } from "./model.ts";
@@ -74,11 +75,11 @@ export function saveModel(model: Model, outPath: string, opts: SaveOptions = {})
       const dataTmp = tmp(externalFile);
       externalBytes = writeExternal(model, mode, dataTmp, moved);
     }
-    const { chunks, size } = encodeChunks(ModelProtoSchema, model.proto, moved.size ? (m) => moved.get(m) : undefined);
+    const { chunks, size, deferred } = encodeChunks(ModelProtoSchema, model.proto, moved.size ? (m) => moved.get(m) : undefined, { deferLazy: true });
     if (size > PROTOBUF_LIMIT)
       throw new ScalpelError(out, `would be ${size} bytes, over protobuf's 2 GiB limit; save with external data`);
     const modelTmp = tmp(out);
-    writeChunksToFile(modelTmp, chunks);
+    writeChunksToFile(modelTmp, chunks, deferred);
     // Side file first: a model file never points at a side file that is not in place.
     if (externalFile) commit(tmpFiles[0]!, externalFile, !!opts.overwrite);
     commit(modelTmp, out, !!opts.overwrite);
@@ -187,34 +188,49 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
-/** Writes chunks with writev, handling short writes. */
-export function writeChunksToFile(file: string, chunks: Uint8Array[]): void {
+/** Writes chunks with writev, handling short writes. Deferred chunks (lazily loaded weights not read yet)
+ * are copied from the source file through one reused buffer, so the weights are never held in memory. */
+export function writeChunksToFile(file: string, chunks: Uint8Array[], deferred: ReadonlyMap<Uint8Array, PendingPayload> = new Map()): void {
   const fd = fs.openSync(file, "wx");
+  let copyBuffer: Buffer | undefined;
   try {
     let i = 0;
     while (i < chunks.length) {
-      const batch = chunks.slice(i, i + 512);
-      const want = batch.reduce((s, c) => s + c.byteLength, 0);
-      let n = fs.writevSync(fd, batch);
-      if (n === want) {
-        i += batch.length;
+      const p = deferred.get(chunks[i]!);
+      if (p) {
+        copyBuffer ??= Buffer.allocUnsafe(COPY_BYTES);
+        for (let at = p.start; at < p.end; at += COPY_BYTES) {
+          const n = Math.min(COPY_BYTES, p.end - at);
+          p.file.readInto(copyBuffer, at, n);
+          writeAll(fd, copyBuffer.subarray(0, n));
+        }
+        i++;
         continue;
       }
-      // Short write: finish this batch chunk by chunk.
-      for (const c of batch) {
-        if (n >= c.byteLength) {
-          n -= c.byteLength;
-          continue;
+      let end = i;
+      while (end < chunks.length && end - i < 512 && !deferred.has(chunks[end]!)) end++;
+      const batch = chunks.slice(i, end);
+      const want = batch.reduce((s, c) => s + c.byteLength, 0);
+      let n = fs.writevSync(fd, batch);
+      if (n !== want) {
+        // Short write: finish this batch chunk by chunk.
+        for (const c of batch) {
+          if (n >= c.byteLength) {
+            n -= c.byteLength;
+            continue;
+          }
+          writeAll(fd, c.subarray(n));
+          n = 0;
         }
-        writeAll(fd, c.subarray(n));
-        n = 0;
       }
-      i += batch.length;
+      i = end;
     }
   } finally {
     fs.closeSync(fd);
   }
 }
+
+const COPY_BYTES = 8 * 1024 * 1024;
 
 /** Moves a finished temp file into place; without overwrite, fails if the target appeared meanwhile. */
 function commit(tmpFile: string, target: string, overwrite: boolean): void {

@@ -48,6 +48,35 @@ describe("lazy loading of large models", () => {
     assert.throws(() => readTensor(lazy, lazy.proto.graph!.initializer[0]!), /changed on disk since it was loaded/);
   });
 
+  it("saves weights not read yet straight from the file, byte-identically, without reading them into memory", () => {
+    const f = path.join(dir, "m.onnx");
+    const spec = tinyCnn();
+    const big = new Float32Array(65536).map((_, i) => Math.sin(i));
+    spec.initializers!.push(floatTensor("unused_big", [256, 256], big), floatTensor("also_big", [128, 128], big.subarray(0, 16384)));
+    fs.writeFileSync(f, modelBytes(spec));
+    const lazy = loadModel(f, { lazy: LAZY });
+    const [first, second] = lazy.proto.graph!.initializer.slice(-2);
+    assert.deepEqual(toFloat32(readTensor(lazy, second!)), big.subarray(0, 16384)); // one read, one not
+    const out = path.join(dir, "out.onnx");
+    saveModel(lazy, out);
+    assert.deepEqual(fs.readFileSync(out), fs.readFileSync(f));
+    assert.ok(isPayloadPending(first!), "the unread weight was copied from the file, not loaded");
+    // After the save it still reads the right values.
+    assert.deepEqual(toFloat32(readTensor(lazy, first!)), big);
+  });
+
+  it("refuses to save weights not read yet from a file that changed on disk, leaving no file behind", () => {
+    const f = path.join(dir, "m.onnx");
+    const spec = tinyCnn();
+    spec.initializers!.push(floatTensor("unused_big", [256, 256], new Float32Array(65536).fill(1)));
+    fs.writeFileSync(f, modelBytes(spec));
+    const lazy = loadModel(f, { lazy: LAZY });
+    fs.appendFileSync(f, Buffer.alloc(8));
+    const out = path.join(dir, "out.onnx");
+    assert.throws(() => saveModel(lazy, out), /changed on disk since it was loaded/);
+    assert.deepEqual(fs.readdirSync(dir), ["m.onnx"]);
+  });
+
   it("reports a truncated large file while scanning", () => {
     const f = path.join(dir, "t.onnx");
     const bytes = modelBytes(tinyCnn());
