@@ -23,7 +23,7 @@ export interface ReportContent {
   readonly folder: string;
 }
 
-type FromReport = { type: "export"; format: ExportFormat } | { type: "png"; id: number; dataUrl: string } | { type: "error"; message: string };
+type FromReport = { type: "ready" } | { type: "export"; format: ExportFormat } | { type: "png"; id: number; dataUrl: string } | { type: "error"; message: string };
 
 export class ReportPanel implements vscode.Disposable {
   private static readonly all = new Set<ReportPanel>();
@@ -32,6 +32,7 @@ export class ReportPanel implements vscode.Disposable {
   static readonly onDidOpen = ReportPanel.opened.event;
   private readonly pngWaiters = new Map<number, (dataUrl: string) => void>();
   private nextId = 1;
+  private watchdog: NodeJS.Timeout | undefined;
 
   /** `beside`: open next to the active editor (e.g. the model viewer whose model the report is about). */
   static show(extensionUri: vscode.Uri, log: Log, content: ReportContent, beside = false): ReportPanel {
@@ -56,23 +57,47 @@ export class ReportPanel implements vscode.Disposable {
     readonly content: ReportContent,
   ) {
     const webview = panel.webview;
-    webview.html = renderPage({
-      webview,
-      nonce: makeNonce(),
-      title: content.title,
-      styles: [vscode.Uri.joinPath(extensionUri, "media", "report.css")],
-      scripts: [vscode.Uri.joinPath(extensionUri, "dist", "webviews", "report.js")],
-      body: `<main class="report">${content.body}
+    const render = () => {
+      webview.html = renderPage({
+        webview,
+        nonce: makeNonce(), // a new nonce also makes a re-render a different page, so it reloads
+        title: content.title,
+        styles: [vscode.Uri.joinPath(extensionUri, "media", "report.css")],
+        scripts: [vscode.Uri.joinPath(extensionUri, "dist", "webviews", "report.js")],
+        body: `<main class="report">${content.body}
 <nav class="exports" aria-label="Export">
   <button data-export="json">Export JSON</button><button data-export="csv">Export CSV</button><button data-export="png">Export PNG</button>
 </nav></main>`,
-    });
+      });
+    };
+    render();
+    // Watchdog, as for the graph explorer: in VS Code for the Web a fresh webview sometimes loads before its
+    // resource service worker and stays blank. A report whose script never says "ready" is rendered again.
+    let ready = false;
+    let retries = 0;
+    const watch = () => {
+      this.watchdog = setTimeout(() => {
+        if (ready || retries >= 3) return;
+        if (!panel.visible) return watch();
+        retries++;
+        this.log.warn(`report "${content.title}" did not start; loading it again (${retries})`);
+        render();
+        watch();
+      }, 8000);
+    };
+    watch();
     webview.onDidReceiveMessage((m: FromReport) => {
-      if (m.type === "png") this.pngWaiters.get(m.id)?.(m.dataUrl);
+      if (m.type === "ready") {
+        ready = true;
+        clearTimeout(this.watchdog);
+      } else if (m.type === "png") this.pngWaiters.get(m.id)?.(m.dataUrl);
       else if (m.type === "error") this.log.error(`report webview: ${m.message}`);
       else if (m.type === "export") void this.exportWithDialog(m.format);
     });
-    panel.onDidDispose(() => ReportPanel.all.delete(this));
+    panel.onDidDispose(() => {
+      clearTimeout(this.watchdog);
+      ReportPanel.all.delete(this);
+    });
   }
 
   private async exportWithDialog(format: ExportFormat): Promise<void> {

@@ -63,7 +63,7 @@ describe("ablations on the arithmetic transformer", function () {
     const panel = await opened;
     assert.equal(panel.content.json, report);
     if (driver.available) {
-      const verdict = await driver.texts("#verdict", "webview", { contains: "L_wait" });
+      const verdict = await driver.texts("#verdict", "webview", { contains: "L_wait", timeoutMs: 30_000 });
       assert.ok(verdict[0]!.includes(`L_wait = ${r.lWait}`), verdict[0]);
       const hm = report.heatmap!;
       const cells = await driver.texts("svg.heatmap rect.cell", "webview");
@@ -124,7 +124,7 @@ describe("ablations on the arithmetic transformer", function () {
       const rows = await driver.texts(".legend .heat-rows a", "webview", { contains: "block 0" });
       assert.deepEqual(rows, Array.from({ length: report.blocks }, (_, l) => `block ${l}`), "one heatmap row per block, each a link into the graph");
       // The report beside the explorer has rendered too.
-      await driver.texts("h1", "webview", { contains: "knockout" });
+      await driver.texts("h1", "webview", { contains: "knockout", timeoutMs: 30_000 });
       await driver.screenshot("ablation-knockout-overlay");
     }
   });

@@ -83,7 +83,7 @@ describe("Prune Model", () => {
     assert.ok(!plan.groups.some((g) => g.prune.length && g.key.startsWith("fc")), "the protected classifier keeps its inputs");
     const panel = await opened;
     if (driver.available) {
-      await driver.texts("#verdict", "webview", { contains: "Verified" });
+      await driver.texts("#verdict", "webview", { contains: "Verified", timeoutMs: 30_000 }); // room for the watchdog's re-render
       // The original's explorer, beside the report, shows what the plan removed.
       await driver.texts(".legend:not([hidden])", "webview", { contains: "Pruning diff" });
       await driver.screenshot("prune-report-and-diff-overlay");

@@ -5,6 +5,7 @@
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
 
 const vscode = acquireVsCodeApi();
+vscode.postMessage({ type: "ready" }); // the host's watchdog re-renders a report that never says this
 
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-export]")) {
   button.addEventListener("click", () => vscode.postMessage({ type: "export", format: button.dataset.export }));
