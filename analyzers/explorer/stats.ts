@@ -9,50 +9,69 @@ import { ScalpelError } from "../onnx/errors.ts";
 import { readTensor, toFloat64 } from "../onnx/tensor.ts";
 import type { TensorStats } from "./types.ts";
 
-/** Statistics of numbers (NaN/±Inf counted apart and left out of the rest). */
-export function computeStats(name: string, dataType: string, dims: number[], values: ArrayLike<number>, bins = 40): TensorStats {
-  let n = 0, min = Infinity, max = -Infinity, sum = 0, zeros = 0, nonFinite = 0;
-  for (let i = 0; i < values.length; i++) {
+/** Running sums of the two passes (range, then spread and histogram), shared by the sync and chunked forms. */
+interface Sums {
+  n: number;
+  min: number;
+  max: number;
+  sum: number;
+  zeros: number;
+  nonFinite: number;
+  sq: number;
+  counts: number[];
+}
+
+function rangePass(values: ArrayLike<number>, from: number, to: number, s: Sums): void {
+  for (let i = from; i < to; i++) {
     const v = values[i]!;
     if (!Number.isFinite(v)) {
-      nonFinite++;
+      s.nonFinite++;
       continue;
     }
-    n++;
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    if (v === 0) zeros++;
+    s.n++;
+    if (v < s.min) s.min = v;
+    if (v > s.max) s.max = v;
+    s.sum += v;
+    if (v === 0) s.zeros++;
   }
-  const mean = n ? sum / n : NaN;
-  let sq = 0;
-  for (let i = 0; i < values.length; i++) {
+}
+
+function spreadPass(values: ArrayLike<number>, from: number, to: number, s: Sums): void {
+  const mean = s.sum / s.n, span = s.max - s.min || 1, bins = s.counts.length;
+  for (let i = from; i < to; i++) {
     const v = values[i]!;
-    if (Number.isFinite(v)) sq += (v - mean) * (v - mean);
+    if (!Number.isFinite(v)) continue;
+    s.sq += (v - mean) * (v - mean);
+    s.counts[Math.min(bins - 1, Math.floor(((v - s.min) / span) * bins))]!++;
   }
-  const counts = new Array<number>(bins).fill(0);
-  if (n) {
-    const span = max - min || 1;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (!Number.isFinite(v)) continue;
-      counts[Math.min(bins - 1, Math.floor(((v - min) / span) * bins))]!++;
-    }
-  }
+}
+
+const newSums = (bins: number): Sums => ({ n: 0, min: Infinity, max: -Infinity, sum: 0, zeros: 0, nonFinite: 0, sq: 0, counts: new Array<number>(bins).fill(0) });
+
+function statsOf(name: string, dataType: string, dims: number[], count: number, s: Sums): TensorStats {
+  const n = s.n;
   return {
     name,
     dataType,
     dims,
-    count: values.length,
-    min: n ? min : NaN,
-    max: n ? max : NaN,
-    mean,
-    std: n ? Math.sqrt(sq / n) : NaN,
-    zeros,
-    sparsity: values.length ? zeros / values.length : 0,
-    nonFinite,
-    histogram: { min: n ? min : 0, max: n ? max : 0, counts },
+    count,
+    min: n ? s.min : NaN,
+    max: n ? s.max : NaN,
+    mean: n ? s.sum / n : NaN,
+    std: n ? Math.sqrt(s.sq / n) : NaN,
+    zeros: s.zeros,
+    sparsity: count ? s.zeros / count : 0,
+    nonFinite: s.nonFinite,
+    histogram: { min: n ? s.min : 0, max: n ? s.max : 0, counts: s.counts },
   };
+}
+
+/** Statistics of numbers (NaN/±Inf counted apart and left out of the rest). */
+export function computeStats(name: string, dataType: string, dims: number[], values: ArrayLike<number>, bins = 40): TensorStats {
+  const s = newSums(bins);
+  rangePass(values, 0, values.length, s);
+  if (s.n) spreadPass(values, 0, values.length, s);
+  return statsOf(name, dataType, dims, values.length, s);
 }
 
 /** Statistics of a weight (an initializer or Constant, possibly behind Identity nodes). */
@@ -77,50 +96,18 @@ export async function weightStatsCancellable(graph: Graph, name: string, bins = 
     await new Promise((r) => setImmediate(r));
     signal?.throwIfAborted();
   };
-  // Three passes as in computeStats (range, spread, histogram), each in chunks.
-  let n = 0, min = Infinity, max = -Infinity, sum = 0, zeros = 0, nonFinite = 0;
+  // The same two passes as computeStats, each in chunks.
+  const s = newSums(bins);
   for (let a = 0; a < values.length; a += CHUNK) {
     await step();
-    for (let i = a, e = Math.min(values.length, a + CHUNK); i < e; i++) {
-      const v = values[i]!;
-      if (!Number.isFinite(v)) {
-        nonFinite++;
-        continue;
-      }
-      n++;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      sum += v;
-      if (v === 0) zeros++;
-    }
+    rangePass(values, a, Math.min(values.length, a + CHUNK), s);
   }
-  const mean = n ? sum / n : NaN;
-  let sq = 0;
-  const counts = new Array<number>(bins).fill(0);
-  const span = max - min || 1;
-  for (let a = 0; a < values.length; a += CHUNK) {
-    await step();
-    for (let i = a, e = Math.min(values.length, a + CHUNK); i < e; i++) {
-      const v = values[i]!;
-      if (!Number.isFinite(v)) continue;
-      sq += (v - mean) * (v - mean);
-      counts[Math.min(bins - 1, Math.floor(((v - min) / span) * bins))]!++;
+  if (s.n)
+    for (let a = 0; a < values.length; a += CHUNK) {
+      await step();
+      spreadPass(values, a, Math.min(values.length, a + CHUNK), s);
     }
-  }
-  return {
-    name,
-    dataType,
-    dims,
-    count: values.length,
-    min: n ? min : NaN,
-    max: n ? max : NaN,
-    mean,
-    std: n ? Math.sqrt(sq / n) : NaN,
-    zeros,
-    sparsity: values.length ? zeros / values.length : 0,
-    nonFinite,
-    histogram: { min: n ? min : 0, max: n ? max : 0, counts },
-  };
+  return statsOf(name, dataType, dims, values.length, s);
 }
 
 function weightValues(graph: Graph, name: string): { dataType: string; dims: number[]; values: ArrayLike<number> } {
