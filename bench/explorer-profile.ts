@@ -22,6 +22,7 @@ import { layersForNodes, syntheticTransformerBytes } from "../test/fixtures/synt
 import { launch } from "../test/browser/harness.ts";
 import type { ExplorerSession } from "../analyzers/explorer/index.ts";
 import type { GroupView } from "../analyzers/explorer/types.ts";
+import { panAndZoom } from "./panZoom.ts";
 
 type App = Record<string, (...a: unknown[]) => Promise<unknown>>;
 const call = (page: import("playwright-core").Page, fn: string, ...a: unknown[]) =>
@@ -109,28 +110,7 @@ if (target) {
     window.__long = [];
     new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(Math.round(e.duration)))).observe({ type: "longtask" });
   })()`);
-  await page.mouse.move(600, 450);
-  await page.keyboard.down("Control");
-  for (let i = 0; i < 30; i++) {
-    await page.mouse.wheel(0, 60);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.up("Control");
-  for (let i = 0; i < 60; i++) {
-    await page.mouse.wheel(i % 20 < 10 ? 80 : -80, i < 30 ? 120 : -120);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.down("Control");
-  for (let i = 0; i < 30; i++) {
-    await page.mouse.wheel(0, -60);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.up("Control");
-  for (let i = 0; i < 60; i++) {
-    await page.mouse.wheel(0, 150);
-    await page.waitForTimeout(16);
-  }
-  await page.waitForTimeout(500);
+  await panAndZoom(page);
   console.log("long tasks (ms):", await page.evaluate(() => (window as unknown as { __long: number[] }).__long.join(" ")));
 } else {
   await page.goto(url);

@@ -26,6 +26,7 @@ import type { GroupView } from "../analyzers/explorer/types.ts";
 import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
 import { layersForNodes, syntheticTransformerBytes } from "../test/fixtures/syntheticTransformer.ts";
 import { launch } from "../test/browser/harness.ts";
+import { panAndZoom } from "./panZoom.ts";
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const median = (xs: number[]) => {
@@ -214,29 +215,7 @@ async function panZoom(browser: Browser, url: string, s: ExplorerSession, expand
     new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(e.duration))).observe({ type: "longtask" });
     (function tick() { window.__frames++; requestAnimationFrame(tick); })();
   })()`);
-  await page.mouse.move(600, 450);
-  // Zoom out to the whole graph, pan across it, zoom in and pan at full size.
-  await page.keyboard.down("Control");
-  for (let i = 0; i < 30; i++) {
-    await page.mouse.wheel(0, 60);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.up("Control");
-  for (let i = 0; i < 60; i++) {
-    await page.mouse.wheel(i % 20 < 10 ? 80 : -80, i < 30 ? 120 : -120);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.down("Control");
-  for (let i = 0; i < 30; i++) {
-    await page.mouse.wheel(0, -60);
-    await page.waitForTimeout(16);
-  }
-  await page.keyboard.up("Control");
-  for (let i = 0; i < 60; i++) {
-    await page.mouse.wheel(0, 150);
-    await page.waitForTimeout(16);
-  }
-  await page.waitForTimeout(500);
+  await panAndZoom(page);
   const r = await page.evaluate(() => {
     const w = window as unknown as { __long: number[]; __frames: number };
     return { longTasks: w.__long, frames: w.__frames };
