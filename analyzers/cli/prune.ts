@@ -9,7 +9,7 @@ export const pruneCommand: Command = {
   name: "prune",
   summary: "structured pruning: select channels, write the smaller model, verify it in onnxruntime",
   usage:
-    "scalpel prune MODEL --ratio R --out FILE [--target channels|params|macs] [--criterion l1|l2|bn|fpgm|random|obspa] [--hessian synthetic|bn|identity|calibration] [--calib DIR [--calib-mean M[,M,M] --calib-std S[,S,S]]] [--samples N] [--sequential] [--no-variance-correction] [--scope local|global] [--round-to N] [--protect PATTERN]... [--plan FILE] [--save-plan FILE] [--force] [--no-latency] [--threads N] [--seed N] [--json]",
+    "scalpel prune MODEL --ratio R --out FILE [--target channels|params|macs] [--criterion l1|l2|bn|fpgm|random|obspa] [--hessian synthetic|bn|identity|calibration] [--calib DIR [--calib-mean M[,M,M] --calib-std S[,S,S]]] [--samples N] [--sequential] [--variance-correction | --no-variance-correction] [--scope local|global] [--round-to N] [--protect PATTERN]... [--plan FILE] [--save-plan FILE] [--force] [--no-latency] [--threads N] [--seed N] [--json]",
   options: {
     ratio: { type: "string" },
     out: { type: "string" },
@@ -21,6 +21,7 @@ export const pruneCommand: Command = {
     "calib-std": { type: "string" },
     samples: { type: "string" },
     sequential: { type: "boolean" },
+    "variance-correction": { type: "boolean" },
     "no-variance-correction": { type: "boolean" },
     scope: { type: "string" },
     "round-to": { type: "string" },
@@ -55,8 +56,9 @@ export const pruneCommand: Command = {
     const hessian = v.hessian as string | undefined;
     if (hessian !== undefined && !(HESSIAN_SOURCES as readonly string[]).includes(hessian))
       throw new UsageError(`--hessian must be ${HESSIAN_SOURCES.join(", ")}, got '${hessian}'`);
-    const obspaFlags = ["hessian", "calib", "calib-mean", "calib-std", "samples", "sequential", "no-variance-correction"].filter((f) => v[f] !== undefined);
+    const obspaFlags = ["hessian", "calib", "calib-mean", "calib-std", "samples", "sequential", "variance-correction", "no-variance-correction"].filter((f) => v[f] !== undefined);
     if (obspaFlags.length && criterion !== "obspa" && !plan) throw new UsageError(`--${obspaFlags[0]} applies to --criterion obspa`);
+    if (v["variance-correction"] && v["no-variance-correction"]) throw new UsageError("--variance-correction and --no-variance-correction contradict each other");
     if (!plan && criterion === "obspa" && hessian === "calibration" && v.calib === undefined) throw new UsageError("--hessian calibration needs --calib DIR (a folder of .npy, .pb or image files)");
     if (v.calib !== undefined && !plan && hessian !== "calibration") throw new UsageError("--calib DIR applies to --hessian calibration");
     const list = (name: string) => {
@@ -79,7 +81,8 @@ export const pruneCommand: Command = {
       image: mean && std ? { mean, std } : undefined,
       samples: num("samples", v.samples, (n) => Number.isInteger(n) && n >= 1),
       sequential: v.sequential ? true : undefined,
-      varianceCorrection: v["no-variance-correction"] ? false : undefined,
+      // Neither flag: the engine decides (by Hessian source).
+      varianceCorrection: v["variance-correction"] ? true : v["no-variance-correction"] ? false : undefined,
       scope: scope as "local" | "global",
       roundTo: num("round-to", v["round-to"], (n) => Number.isInteger(n) && n >= 1),
       protect: v.protect as string[] | undefined,

@@ -8,11 +8,14 @@ export const CRITERIA = ["l1", "l2", "bn", "fpgm", "random", "obspa"] as const;
 export const HESSIAN_SOURCES = ["synthetic", "bn", "identity", "calibration"] as const;
 export const TARGETS = ["channels", "params", "macs"] as const;
 export const SCOPES = ["local", "global"] as const;
+export const VARIANCE_CORRECTIONS = ["auto", "on", "off"] as const;
 
 export type Criterion = (typeof CRITERIA)[number];
 export type HessianSource = (typeof HESSIAN_SOURCES)[number];
 export type Target = (typeof TARGETS)[number];
 export type Scope = (typeof SCOPES)[number];
+/** OBSPA's BatchNorm variance correction: "auto" leaves it to the engine (its default for the Hessian source). */
+export type VarianceCorrection = (typeof VARIANCE_CORRECTIONS)[number];
 
 export interface PruneOptions {
   readonly criterion: Criterion;
@@ -20,6 +23,8 @@ export interface PruneOptions {
   readonly hessian?: HessianSource;
   /** OBSPA with calibration Hessians only. */
   readonly calibrationFolder?: string;
+  /** OBSPA only (not asked, and "auto", with the identity source). */
+  readonly varianceCorrection?: VarianceCorrection;
   /** Fraction to remove, 0 < ratio < 1. */
   readonly ratio: number;
   readonly target: Target;
@@ -55,12 +60,25 @@ export function optionsFromSettings(get: (key: string) => unknown): PruneOptions
     criterion,
     hessian: criterion === "obspa" ? pick(get("obspa.hessianSource"), HESSIAN_SOURCES, "synthetic") : undefined,
     calibrationFolder: calibrationFolder || undefined,
+    // Read whatever the criterion: the wizard offers it as the default once OBSPA is picked.
+    varianceCorrection: pick(get("obspa.varianceCorrection"), VARIANCE_CORRECTIONS, "auto"),
     ratio: ratio > 0 && ratio < 1 ? ratio : 0.3,
     target: pick(get("prune.target"), TARGETS, "channels"),
     scope: pick(get("prune.scope"), SCOPES, "local"),
     roundTo: Number.isInteger(roundTo) && (roundTo as number) >= 1 ? (roundTo as number) : 1,
     protect: Array.isArray(protect) ? protect.filter((p): p is string => typeof p === "string" && p !== "") : [],
   };
+}
+
+/** Whether OBSPA is asked about the variance correction: not for the identity source (a check of the magnitude limit). */
+export function asksVarianceCorrection(o: Pick<PruneOptions, "criterion" | "hessian">): boolean {
+  return o.criterion === "obspa" && (o.hessian ?? "synthetic") !== "identity";
+}
+
+/** The engine's `varianceCorrection` option: true/false when forced, undefined to let the engine decide. */
+export function varianceCorrectionOption(o: PruneOptions): boolean | undefined {
+  if (!asksVarianceCorrection(o)) return undefined;
+  return o.varianceCorrection === "on" ? true : o.varianceCorrection === "off" ? false : undefined;
 }
 
 /** The files a prune writes beside the model: NAME.pruned.onnx and the plan NAME.prune.json. */
@@ -79,6 +97,8 @@ export function cliEquivalent(model: string, o: PruneOptions): string {
   if (o.criterion === "obspa") {
     args.push("--hessian", o.hessian ?? "synthetic");
     if (o.hessian === "calibration" && o.calibrationFolder) args.push("--calib", o.calibrationFolder);
+    const vc = varianceCorrectionOption(o);
+    if (vc !== undefined) args.push(vc ? "--variance-correction" : "--no-variance-correction");
   }
   args.push("--scope", o.scope);
   if (o.roundTo > 1) args.push("--round-to", String(o.roundTo));

@@ -1,12 +1,13 @@
 /**
- * The Prune Model wizard: criterion (and OBSPA's Hessian source), ratio, what the ratio counts, and the
- * modules to protect; scope and round_to come from settings and can be changed on the last step.
+ * The Prune Model wizard: criterion (and OBSPA's Hessian source and variance correction), ratio, what the
+ * ratio counts, and the modules to protect; scope and round_to come from settings and can be changed on the
+ * last step.
  */
 import * as vscode from "vscode";
 import type { ModuleRow } from "../../analyzers/report/inspect.ts";
 import { BACK, inputText, pickMany, pickOne, type PickItem, type StepResult } from "../multiStep.ts";
 import { formatCount } from "../format.ts";
-import { formatRatio, parseRatio, type Criterion, type HessianSource, type PruneOptions, type Target } from "./options.ts";
+import { asksVarianceCorrection, formatRatio, parseRatio, type Criterion, type HessianSource, type PruneOptions, type Target, type VarianceCorrection } from "./options.ts";
 
 const CRITERION_ITEMS: PickItem<Criterion>[] = [
   { value: "l1", label: "L1 norm", description: "magnitude of each channel's weights" },
@@ -22,6 +23,12 @@ const HESSIAN_ITEMS: PickItem<HessianSource>[] = [
   { value: "bn", label: "BatchNorm moments", description: "closed form from BatchNorm statistics, no forward pass" },
   { value: "identity", label: "Identity", description: "degenerates to magnitude (a check)" },
   { value: "calibration", label: "Calibration folder", description: "your inputs: .npy or TensorProto .pb files" },
+];
+
+const VARIANCE_ITEMS: PickItem<VarianceCorrection>[] = [
+  { value: "auto", label: "Automatic", description: "the engine decides for this Hessian source (CLI: no flag)" },
+  { value: "on", label: "On", description: "restore BatchNorm output variances after compensation (--variance-correction)" },
+  { value: "off", label: "Off", description: "compensation only, e.g. when BatchNorm statistics do not describe your data (--no-variance-correction)" },
 ];
 
 const TARGET_ITEMS: PickItem<Target>[] = [
@@ -46,10 +53,11 @@ function protectItems(modules: ModuleRow): PickItem<string>[] {
 export async function askPruneOptions(modelName: string, defaults: PruneOptions, modules: ModuleRow | undefined): Promise<PruneOptions | undefined> {
   const title = `Prune ${modelName}`;
   let o: PruneOptions = defaults;
-  type Step = "criterion" | "hessian" | "calibration" | "ratio" | "target" | "protect";
+  type Step = "criterion" | "hessian" | "calibration" | "variance" | "ratio" | "target" | "protect";
   const sequence = (): Step[] => [
     "criterion",
     ...(o.criterion === "obspa" ? (["hessian", ...(o.hessian === "calibration" ? ["calibration" as const] : [])] as Step[]) : []),
+    ...(asksVarianceCorrection(o) ? (["variance"] as Step[]) : []),
     "ratio",
     "target",
     ...(modules?.children.length ? (["protect"] as Step[]) : []),
@@ -71,6 +79,10 @@ export async function askPruneOptions(modelName: string, defaults: PruneOptions,
       case "calibration":
         r = await inputText(info, "Folder of calibration inputs (.npy or TensorProto .pb)", o.calibrationFolder ?? "", (s) => (s.trim() ? undefined : "A folder is needed"));
         if (typeof r === "string") o = { ...o, calibrationFolder: r.trim() };
+        break;
+      case "variance":
+        r = await pickOne(info, "BatchNorm variance correction after OBSPA's compensation", VARIANCE_ITEMS, o.varianceCorrection ?? "auto");
+        if (typeof r === "string") o = { ...o, varianceCorrection: r as VarianceCorrection };
         break;
       case "ratio":
         r = await inputText(info, "How much to remove: a fraction (0.3) or a percentage (30%)", formatRatio(o.ratio), (s) =>

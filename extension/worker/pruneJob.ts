@@ -3,7 +3,7 @@
  * random baseline), with its stages mapped onto a progress bar and cancellation checked between stages.
  */
 import { runPruneJob, type PruneJobReport } from "../../analyzers/pruning/job.ts";
-import type { PruneOptions } from "../prune/options.ts";
+import { varianceCorrectionOption, type PruneOptions } from "../prune/options.ts";
 import type { JobContext } from "./context.ts";
 
 export interface PruneParams {
@@ -43,6 +43,8 @@ export async function runPrune(p: PruneParams, ctx: JobContext): Promise<PruneJo
     // OBSPA: a plan file carries its own Hessian record (and calibration folder), so only a new selection passes them.
     hessian: o.criterion === "obspa" && !p.planFile ? o.hessian : undefined,
     calib: o.criterion === "obspa" && o.hessian === "calibration" && !p.planFile ? o.calibrationFolder : undefined,
+    // "auto" (and the identity source) leave the variance correction to the engine; a plan records its own.
+    varianceCorrection: p.planFile ? undefined : varianceCorrectionOption(o),
     signal: ctx.signal,
     threads: p.threads || 1,
     latency: true,

@@ -42,13 +42,17 @@ describe("Prune Model", () => {
     const before = sha(model);
     const run = vscode.commands.executeCommand<PruneRequest | undefined>("onnxScalpel.pruneModel", vscode.Uri.file(model));
 
-    await pickRow("(1/4)", "OBSPA"); // l1 by default: 4 steps; OBSPA adds the Hessian step
-    await pickRow("(2/5)", "BatchNorm moments");
-    // Ratio step: go Back to the Hessian step and choose another source.
+    await pickRow("(1/4)", "OBSPA"); // l1 by default: 4 steps; OBSPA adds the Hessian and variance-correction steps
+    await pickRow("(2/6)", "BatchNorm moments");
+    await pickRow("(3/6)", "Off");
+    // Ratio step: go Back twice to the Hessian step and choose identity (no variance-correction step then).
     await driver.texts(`${QUICK} .quick-input-message`, "workbench", { contains: "percentage" });
     await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
-    await pickRow("(2/5)", "Synthetic inputs");
+    await driver.texts(`${QUICK} .quick-input-title`, "workbench", { contains: "(3/6)" });
+    await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
+    await pickRow("(2/6)", "Identity");
     // Back twice more, to the criterion: L2 instead of OBSPA (the Hessian step disappears).
+    await driver.texts(`${QUICK} .quick-input-title`, "workbench", { contains: "(3/5)" });
     await driver.texts(`${QUICK} .quick-input-message`, "workbench", { contains: "percentage" });
     await driver.click(`${QUICK} .quick-input-titlebar .action-label`, "workbench");
     await driver.texts(`${QUICK} .quick-input-title`, "workbench", { contains: "(2/5)" });
@@ -67,7 +71,9 @@ describe("Prune Model", () => {
     const opened = waitFor(api.reports.onDidOpen, () => true, 120_000, "the prune report");
     const req = await run;
     assert.ok(req?.report, "the wizard completed and the prune ran");
-    assert.deepEqual({ ...req.options }, { criterion: "l2", hessian: undefined, calibrationFolder: undefined, ratio: 0.5, target: "macs", scope: "local", roundTo: 1, protect: ["fc"] });
+    // The variance-correction answer is kept (it would return with OBSPA) but does not apply to L2: no flag.
+    assert.deepEqual({ ...req.options }, { criterion: "l2", hessian: undefined, calibrationFolder: undefined, varianceCorrection: "off", ratio: 0.5, target: "macs", scope: "local", roundTo: 1, protect: ["fc"] });
+    assert.doesNotMatch(req.cli, /variance/);
     assert.deepEqual([req.outputs.pruned, req.outputs.plan], outputs);
     assert.match(req.cli, /^scalpel prune \S+tiny_cnn\.onnx --ratio 0\.5 --target macs --criterion l2 --scope local --protect fc /);
     assert.equal(sha(model), before, "the original is untouched");
