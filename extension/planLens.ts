@@ -24,12 +24,20 @@ export class PlanLensProvider implements vscode.CodeLensProvider {
     const planFile = doc.uri.fsPath;
     const model = planFile.replace(/\.prune\.json$/i, ".onnx");
     const top = new vscode.Range(0, 0, 0, 0);
-    const apply = (title: string) => new vscode.CodeLens(top, { title, command: "onnxScalpel.applyPlan", arguments: [doc.uri], tooltip: `Apply this plan to ${path.basename(model)}` });
+    let tooltip = `Apply this plan to ${path.basename(model)}`;
+    const apply = (title: string) => new vscode.CodeLens(top, { title, command: "onnxScalpel.applyPlan", arguments: [doc.uri], tooltip });
     if (!fs.existsSync(model)) return [apply("Apply plan…")];
     if (doc.isDirty) return [apply("Apply plan (save the plan first)")];
     const figures = await this.figures(model, planFile);
     if (token.isCancellationRequested) return [];
     if (figures instanceof Error) return [apply(`Apply plan · ${figures.message.replace(/^.*?: /, "")}`)];
+    tooltip = `Apply this ${figures.criterion} plan to ${path.basename(model)}`;
+    // OBSPA and random plans: the file records the units removed, not their scores, and a lens does not rerun OBSPA.
+    const noScore = figures.scoredWith
+      ? ""
+      : figures.criterion === "random"
+        ? "\nno score: the plan picked these units at random"
+        : `\nno score: the plan file records the units ${figures.criterion} removes, not their scores, and lenses do not rerun ${figures.criterion}`;
     const out = [apply(`Apply plan to ${path.basename(model)} · params ${formatCount(figures.params.before)} → ${formatCount(figures.params.after)} · MACs ${formatCount(figures.macs.before)} → ${formatCount(figures.macs.after)}`)];
     const text = doc.getText();
     for (const g of figures.groups) {
@@ -39,12 +47,12 @@ export class PlanLensProvider implements vscode.CodeLensProvider {
       out.push(
         new vscode.CodeLens(doc.lineAt(line).range, {
           title:
-            `${g.scope || g.key} · remove ${g.removed} of ${g.units} ${g.unitKind}s · −${formatCount(g.paramsSaved)} params · −${formatCount(g.macsSaved)} MACs` +
+            `${g.scope || g.key} · remove ${g.removed} of ${g.units} ${g.unitKind}s, keep ${g.units - g.removed} · −${formatCount(g.paramsSaved)} params · −${formatCount(g.macsSaved)} MACs` +
             (g.removedScore !== undefined ? ` · score ${Number(g.removedScore.toPrecision(2))}× mean` : ""),
           command: "",
           tooltip:
             `group ${g.key}: what removing these units alone saves` +
-            (g.removedScore !== undefined ? `\nthe removed units' ${figures.scoredWith} importance is ${g.removedScore.toPrecision(3)}× the group's mean (lower: less important)` : ""),
+            (g.removedScore !== undefined ? `\nthe removed units' ${figures.scoredWith} importance is ${g.removedScore.toPrecision(3)}× the group's mean (lower: less important)` : noScore),
         }),
       );
     }

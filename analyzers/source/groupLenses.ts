@@ -81,9 +81,22 @@ export function groupsOfModules(modules: readonly string[], facts: GroupFacts): 
 
 // ---- plans -------------------------------------------------------------------------------------------
 
+/** How a plan was made, beyond its criterion, as far as the plan file records it (OBSPA, random). */
+export interface PlanRecord {
+  /** OBSPA: the Hessian source. */
+  readonly hessian?: string;
+  /** OBSPA: whether BatchNorm output variances were restored after compensation. */
+  readonly varianceCorrection?: boolean;
+  /** Seed of anything random (random criterion, synthetic inputs). */
+  readonly seed?: number;
+}
+
 export type PlanMatch =
-  /** The plan fits the model: removed units per group key. */
-  | { readonly kind: "ok"; readonly criterion: string; readonly removed: ReadonlyMap<string, readonly number[]> }
+  /**
+   * The plan fits the model: removed units per group key. A plan file records what it removes (and, for
+   * OBSPA, how its Hessians were made), never the scores it ranked units by.
+   */
+  | { readonly kind: "ok"; readonly criterion: string; readonly removed: ReadonlyMap<string, readonly number[]>; readonly record: PlanRecord }
   /** A plan exists but does not fit (another model, unknown group, unreadable): why. */
   | { readonly kind: "mismatch"; readonly problem: string };
 
@@ -103,7 +116,18 @@ export function matchPlan(plan: unknown, facts: GroupFacts): PlanMatch {
     const set = new Set([...(removed.get(g.key) ?? []), ...pg.prune]);
     if (set.size) removed.set(g.key, [...set].sort((a, b) => a - b));
   }
-  return { kind: "ok", criterion: String(p.criterion ?? "?"), removed };
+  return { kind: "ok", criterion: String(p.criterion ?? "?"), removed, record: planRecord(p) };
+}
+
+function planRecord(p: Partial<Plan>): PlanRecord {
+  const hessian = typeof p.hessian?.source === "string" ? p.hessian.source : undefined;
+  const variance = p.compensation?.variance;
+  const seed = p.criterion === "random" || hessian === "synthetic" ? (p.seed ?? p.hessian?.seed) : undefined;
+  return {
+    ...(hessian ? { hessian } : {}),
+    ...(typeof variance === "boolean" ? { varianceCorrection: variance } : {}),
+    ...(Number.isInteger(seed) ? { seed } : {}),
+  };
 }
 
 // ---- what a lens shows -------------------------------------------------------------------------------
@@ -126,13 +150,32 @@ export interface Importance {
   readonly removedRelative?: number;
 }
 
+/** What the plan decided for one group: the units it removes (the others are kept). */
+export interface PlanGroupDecision {
+  readonly key: string;
+  readonly units: number;
+  readonly removed: readonly number[];
+}
+
+export interface ModulePlan {
+  readonly criterion: string;
+  /** The importance shown is under the plan's own criterion (a magnitude plan); false for OBSPA and random plans. */
+  readonly scoredByPlanCriterion: boolean;
+  readonly record: PlanRecord;
+  readonly removed: number;
+  readonly units: number;
+  readonly ratio: number;
+  /** Per group of the lens, in analysis order (frozen groups included: they keep everything). */
+  readonly decisions: readonly PlanGroupDecision[];
+}
+
 export interface ModuleGroups {
   readonly groups: readonly GroupFact[];
   /** Units per kind over the distinct groups. */
   readonly kinds: readonly KindCount[];
   readonly importance?: Importance;
   /** The plan's share: removed / units over all matched groups (absent without a matching plan). */
-  readonly plan?: { readonly criterion: string; readonly removed: number; readonly units: number; readonly ratio: number };
+  readonly plan?: ModulePlan;
   /** Why the plan file was not used. */
   readonly planProblem?: string;
 }
@@ -176,7 +219,19 @@ export function moduleGroups(modules: readonly string[], facts: GroupFacts, plan
     groups,
     kinds: kindList,
     ...(importance ? { importance } : {}),
-    ...(ok ? { plan: { criterion: ok.criterion, removed, units, ratio: units ? removed / units : 0 } } : {}),
+    ...(ok
+      ? {
+          plan: {
+            criterion: ok.criterion,
+            scoredByPlanCriterion: facts.criterion === ok.criterion,
+            record: ok.record,
+            removed,
+            units,
+            ratio: units ? removed / units : 0,
+            decisions: groups.map((g) => ({ key: g.key, units: g.units, removed: ok.removed.get(g.key) ?? [] })),
+          },
+        }
+      : {}),
     ...(plan?.kind === "mismatch" ? { planProblem: plan.problem } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { modelWeights, scoreGroups, selectPlan, type Scores } from "../../../ana
 import { findGroups } from "../../../analyzers/pruning/groups/index.ts";
 import type { GroupAnalysis, Plan } from "../../../analyzers/pruning/types.ts";
 import { readTensor } from "../../../analyzers/onnx/index.ts";
+import { obspaPlan } from "../../../analyzers/pruning/obspa/index.ts";
 import { groupFacts, groupsOfModules, lensCriterion, matchPlan, moduleGroups, withinModule, type GroupFacts } from "../../../analyzers/source/groupLenses.ts";
 import { groupLensTitle, groupLensTooltip } from "../../../extension/groupLensText.ts";
 // @ts-expect-error plain .mjs helper without types
@@ -145,5 +146,47 @@ describe("dependency groups of source modules (CodeLens)", function () {
     assert.equal(groupLensTitle(m), "2 groups · 4 heads + 8 head-dims · importance 1.5 (l2) · plan removes 1/4 heads, 2/8 head-dims");
     assert.equal(moduleGroups(["mlp.fc1"], f, plan)!.importance, undefined, "an unscored group has no importance");
     assert.equal(groupLensTitle(moduleGroups(["mlp"], f, plan)!), "group mlp · 16 channels · plan keeps all");
+  });
+
+  it("shows what an OBSPA plan decided (removed and kept units per group, its Hessian record), naming it beside the L1 importance", async () => {
+    const { plan: obspa } = await obspaPlan(a.model, a.graph, analysis, { ratio: 0.25 }, { hessian: "bn" });
+    const match = matchPlan(JSON.parse(JSON.stringify(obspa)), facts);
+    assert.equal(match.kind, "ok");
+    assert.deepEqual(match.kind === "ok" && match.record, { hessian: "bn", varianceCorrection: obspa.compensation!.variance });
+    const m = moduleGroups(["blocks.0.conv1"], facts, match)!;
+    const g = m.groups[0]!;
+    const pg = obspa.groups.find((x) => x.key === g.key)!;
+    assert.ok(pg.prune.length > 0, "OBSPA removes units of blocks.0.conv1 at 25%");
+    assert.equal(m.plan?.criterion, "obspa");
+    assert.equal(m.plan?.scoredByPlanCriterion, false, "the lens scores with L1, not OBSPA");
+    assert.deepEqual(m.plan?.decisions, [{ key: g.key, units: g.units, removed: [...pg.prune].sort((x, y) => x - y) }]);
+    assert.equal(m.importance?.criterion, "l1");
+    const title = groupLensTitle(m);
+    assert.match(title, new RegExp(`^group blocks\\.0\\.conv1 · ${g.units} channels · importance [0-9.e+-]+ \\(l1\\) · obspa plan −[0-9.]+% \\(${pg.prune.length} of ${g.units}\\)$`));
+    const tip = groupLensTooltip(m, "tiny_cnn.onnx", "tiny_cnn.prune.json");
+    const units = [...pg.prune].sort((x, y) => x - y).join(", ");
+    assert.ok(tip.includes(`plan removes ${pg.prune.length} (channels ${units}), keeps ${g.units - pg.prune.length}`), tip);
+    assert.match(tip, /lenses do not run OBSPA \(too slow for a lens\); the importance shown is l1/);
+    assert.match(tip, new RegExp(`Plan \\(obspa, Hessians: bn, variance correction (on|off), tiny_cnn\\.prune\\.json\\): removes ${pg.prune.length} of ${g.units} units`));
+    assert.match(tip, /the units the obspa plan removes score [0-9.e+-]+× the mean under l1/);
+  });
+
+  it("shows a random plan's decisions and seed, with no score claimed for them", () => {
+    const random = selectPlan(analysis, scoreGroups(analysis, modelWeights(a.model, a.graph), { criterion: "random", seed: 7 }), { ratio: 0.25 });
+    assert.equal(random.criterion, "random");
+    const match = matchPlan(random, facts);
+    const m = moduleGroups(["blocks.0", "blocks.1"], facts, match)!;
+    const keys = new Set(m.groups.map((g) => g.key));
+    const removed = random.groups.filter((g) => keys.has(g.key)).reduce((n, g) => n + g.prune.length, 0);
+    assert.equal(m.plan?.removed, removed);
+    assert.deepEqual(m.plan?.decisions.map((d) => d.removed.length), m.groups.map((g) => random.groups.find((x) => x.key === g.key)?.prune.length ?? 0));
+    assert.match(groupLensTitle(m), new RegExp(`^3 groups · ${m.plan!.units} channels · importance [0-9.e+-]+ \\(l1\\) · random plan −[0-9.]+% \\(${removed} of ${m.plan!.units}\\)$`));
+    const tip = groupLensTooltip(m, "tiny_cnn.onnx");
+    assert.match(tip, /The plan picked its units at random \(seed 7\): there is no score to show; the importance shown is l1/);
+    assert.match(tip, /Plan \(random, seed 7\): removes/);
+    // A magnitude plan scored by its own criterion keeps the short form.
+    const l1 = moduleGroups(["blocks.0", "blocks.1"], facts, matchPlan(plan, facts))!;
+    assert.equal(l1.plan?.scoredByPlanCriterion, true);
+    assert.doesNotMatch(groupLensTitle(l1) + groupLensTooltip(l1, "tiny_cnn.onnx"), /l1 plan|at random|do not run/);
   });
 });
