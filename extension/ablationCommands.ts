@@ -2,13 +2,15 @@
  * Command-palette ablations: "Run CAMA/ABP Ablation…", "Find AF1 Subgraph…", "Attention Knockout…".
  * Each asks for the model (active viewer or a file), the tokenizer when none lies next to the model, the
  * task, the number of prompts, the attention sink (always printed in the report), then runs the sweep in
- * a worker behind a cancellable progress notification and opens the report. When the model is open in the
- * graph explorer, the per-layer effect (and the knockout heatmap) become explorer overlays.
+ * a worker behind a cancellable progress notification and opens the report. The per-layer effect (and the
+ * knockout heatmap) become overlays in the graph explorer of the model, now or when it is opened later
+ * (`AblationOverlays` keeps the latest result per model).
  */
 import fs from "node:fs";
 import path from "node:path";
 import * as vscode from "vscode";
 import { ablationCli } from "./ablationCli.ts";
+import type { AblationOverlays } from "./ablationOverlays.ts";
 import { resolveModelUri } from "./commands.ts";
 import type { ErrorReporter } from "./errors.ts";
 import type { Log } from "./log.ts";
@@ -25,6 +27,7 @@ export interface AblationDeps {
   readonly errors: ErrorReporter;
   readonly editors: ModelEditorProvider;
   readonly engine: EngineWorker;
+  readonly overlays: AblationOverlays;
   readonly extensionUri: vscode.Uri;
 }
 
@@ -103,7 +106,7 @@ async function askRequest(kind: AblationKind, model: string, engine: EngineWorke
 }
 
 export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: AblationDeps): void {
-  const { log, errors, editors, engine, extensionUri } = deps;
+  const { log, errors, editors, engine, overlays, extensionUri } = deps;
   const command = (id: string, kind: AblationKind) =>
     ctx.subscriptions.push(
       vscode.commands.registerCommand(
@@ -129,18 +132,8 @@ export function registerAblationCommands(ctx: vscode.ExtensionContext, deps: Abl
           log.info(`${TITLES[kind]}: ${ablationCli(req)}`);
           const report = await runWithProgress(engine, log, `${TITLES[kind]}: ${path.basename(model)}`, "ablation", req);
           log.info(`${TITLES[kind]}: ${report.sink}; baseline accuracy ${(report.baselineAccuracy * 100).toFixed(1)}% on ${report.prompts} prompts`);
-          // The model open in the graph explorer shows the per-layer effect as an overlay.
-          const open = editors.openViews.find((v) => v.document.uri.fsPath === model)?.document;
-          let overlaid = false;
-          if (open?.state.kind === "ready") {
-            try {
-              const r = await engine.run("ablationOverlay", { session: open.state.session, report });
-              if (r) open.post({ type: "overlays", overlays: r.overlays, show: r.show });
-              overlaid = r !== undefined;
-            } catch (e) {
-              log.warn(`${path.basename(model)}: no ablation overlay: ${e instanceof Error ? e.message : String(e)}`);
-            }
-          }
+          // The model's graph explorer shows the per-layer effect as an overlay: now if it is open, else once opened.
+          const overlaid = await overlays.record(model, report);
           ReportPanel.show(extensionUri, log, {
             title: ablationTitle(report),
             body: ablationReportHtml(report),

@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { registerAblationCommands } from "./ablationCommands.ts";
+import { AblationOverlays } from "./ablationOverlays.ts";
 import { GROUPS_OVERLAY_ID } from "../analyzers/explorer/pruningOverlays.ts";
 import { AssociatedModels } from "./associatedModel.ts";
 import { PythonLensRegistration, PythonModuleLensProvider } from "./codeLens.ts";
@@ -30,6 +31,8 @@ export interface ScalpelApi {
   readonly tree: ModelTreeProvider;
   readonly treeView: vscode.TreeView<TreeNode>;
   readonly codeLens: PythonModuleLensProvider;
+  /** The latest ablation result per model, overlaid on its graph explorer (also when opened after the run). */
+  readonly ablationOverlays: AblationOverlays;
   /** Whether the Python lens provider is registered (only while a model may be associated). */
   readonly pythonLenses: PythonLensRegistration;
   /** Report webviews (ablations, prunes). */
@@ -48,8 +51,9 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
   const models = new AssociatedModels(editors, engine, log, errors);
   const codeLens = new PythonModuleLensProvider(models);
   const pythonLenses = new PythonLensRegistration(models, codeLens);
+  const ablationOverlays = new AblationOverlays(editors, engine, log);
   const treeView = vscode.window.createTreeView("onnxScalpel.modelTree", { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, errors, engine, editors, statusBar, tree, treeView, models, codeLens, pythonLenses);
+  context.subscriptions.push(log, errors, engine, editors, statusBar, tree, treeView, models, codeLens, pythonLenses, ablationOverlays);
   /** A tree item selected because the graph selected it: its selection event must not reveal it back. */
   let fromGraph: TreeNode | undefined;
 
@@ -87,10 +91,11 @@ export function activate(context: vscode.ExtensionContext): ScalpelApi {
     editors.onDidRender(() => statusBar.update()),
   );
   registerCommands(context, { log, errors, editors, tree, treeView, engine, extensionUri: context.extensionUri });
-  registerAblationCommands(context, { log, errors, editors, engine, extensionUri: context.extensionUri });
+  registerAblationCommands(context, { log, errors, editors, engine, overlays: ablationOverlays, extensionUri: context.extensionUri });
 
   log.info(`ONNX Scalpel ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, workspace ${vscode.workspace.isTrusted ? "trusted" : "restricted"})`);
   return { onDidReportError: errors.onDidReport, onDidRender: editors.onDidRender, editors, engine, statusBar: statusBar.item, tree, treeView, codeLens, pythonLenses,
+    ablationOverlays,
     reports: ReportPanel,
     runWithProgress: (title, job, params) => runWithProgress(engine, log, title, job, params),
   };

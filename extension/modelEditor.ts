@@ -172,6 +172,9 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   private readonly viewsChanged = new vscode.EventEmitter<void>();
   /** A viewer opened or closed. */
   readonly onDidChangeViews = this.viewsChanged.event;
+  private readonly loaded = new vscode.EventEmitter<ModelDocument>();
+  /** A model document reached the ready state (opened, reloaded after a change on disk or a worker restart). */
+  readonly onDidLoadDocument = this.loaded.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -190,6 +193,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
   async openCustomDocument(uri: vscode.Uri): Promise<ModelDocument> {
     const doc = new ModelDocument(uri, this.engine, this.log, this.errors);
+    // Disposed with the document's own emitter.
+    doc.onDidChangeState((s) => s.kind === "ready" && this.loaded.fire(doc));
     void doc.load();
     return doc;
   }
@@ -360,5 +365,6 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     this.rendered.dispose();
     this.explorerEvents.dispose();
     this.viewsChanged.dispose();
+    this.loaded.dispose();
   }
 }

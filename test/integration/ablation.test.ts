@@ -37,7 +37,8 @@ describe("ablations on the arithmetic transformer", function () {
   });
   beforeEach(resetWorkbench);
 
-  it("Find AF1 Subgraph reproduces the PyTorch reference and opens a report with curves and a heatmap", async () => {
+  it("Find AF1 Subgraph reproduces the PyTorch reference, opens a report with curves and a heatmap, and overlays the model opened afterwards", async () => {
+    assert.ok(!api.editors.openViews.some((v) => v.document.uri.fsPath === model), "the model is not open during the run");
     const opened = waitFor(api.reports.onDidOpen, () => true, 600_000, "the report");
     const report = await vscode.commands.executeCommand<AblationReport | undefined>("onnxScalpel.findAf1", vscode.Uri.file(model), {
       task: "add",
@@ -90,6 +91,17 @@ describe("ablations on the arithmetic transformer", function () {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+
+    // The model opened after the run ended: the host kept the result and overlays it (AF1's L_wait curve).
+    const applied = waitFor(api.ablationOverlays.onDidApply, (e) => e.file === model, 120_000, "the ablation overlay on the model opened after the run");
+    await vscode.commands.executeCommand("vscode.open", vscode.Uri.file(model));
+    const ev = await applied;
+    assert.equal(ev.show, "ablation-layers", "made the active overlay");
+    const layers = ev.overlays.find((o) => o.id === "ablation-layers");
+    assert.ok(layers, JSON.stringify(ev.overlays.map((o) => o.id)));
+    assert.match(layers.title, /AF1 L_wait curve/);
+    assert.equal(layers.unmatched, 0, "every layer L found in the graph");
+    if (driver.available) await driver.texts(".legend:not([hidden]) .legend-title", "webview", { contains: "L_wait" });
   });
 
   it("Attention Knockout gives a layer × position heatmap, also as an overlay on the model open in the explorer", async () => {
