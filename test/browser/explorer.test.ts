@@ -239,6 +239,16 @@ describe("graph explorer in Chromium: ResNet-18", function () {
     const ml = infos.find((i) => i.id === "abl")!.legend as { min: number; max: number };
     assert.equal(rgb(await page.$eval(`#it-${l2} > rect.box, #it-${l2} > rect.frame`, (r) => (r as SVGRectElement).style.fill)), rgb(scaleColor("sequential", ml.min, ml.max, 0.5)));
     assert.equal(await page.$$eval(".legend .heat-rows > *", (e) => e.length), 4);
+    // Shown twice before the first matrix arrives (a host's overlays event right after another): one heatmap, not two.
+    await page.evaluate(() => {
+      const a = (window as unknown as { __scalpel: { app: { applyOverlay(id: string | null): Promise<void> } } }).__scalpel.app;
+      void a.applyOverlay("abl");
+      void a.applyOverlay("abl");
+    });
+    await idle(page);
+    await page.waitForTimeout(500); // room for the first show's matrix to arrive late
+    assert.equal(await page.$$eval(".legend canvas.heatmap", (e) => e.length), 1);
+    assert.equal(await page.$$eval(".legend .heat-rows > *", (e) => e.length), 4);
     await app(page, "applyOverlay", null);
     assert.equal(await page.$$eval(".ov-on, .hl-dim", (e) => e.length), 0);
   });

@@ -12,12 +12,16 @@ export interface LegendActions {
 }
 
 export class Legend {
+  /** Bumped by every show(): a heatmap whose matrix arrives after the legend changed is dropped. */
+  private generation = 0;
+
   constructor(
     readonly host: HTMLElement,
     private readonly actions: LegendActions,
   ) {}
 
   show(info: OverlayInfo | null, highlighted: string | null, members?: OverlayMembers | null): void {
+    const generation = ++this.generation;
     clear(this.host);
     this.host.hidden = !info;
     if (!info) return;
@@ -32,7 +36,7 @@ export class Legend {
         bar,
         h("div", { class: "scale-ticks" }, h("span", {}, formatNumber(lg.min)), h("span", {}, formatNumber(mid)), h("span", {}, `${formatNumber(lg.max)}${lg.unit ? ` ${lg.unit}` : ""}`)),
       );
-      if (info.kind === "matrix") void this.heatmap(info);
+      if (info.kind === "matrix") void this.heatmap(info, generation);
     } else if (lg.type === "categorical") {
       this.host.append(h("div", { class: "dim small" }, `${lg.count} group${lg.count === 1 ? "" : "s"} · click one to highlight its members`));
       const list = h("ul", { class: "groups", role: "listbox", "aria-label": "Dependency groups" });
@@ -92,8 +96,10 @@ export class Legend {
     }
   }
 
-  private async heatmap(info: OverlayInfo): Promise<void> {
+  private async heatmap(info: OverlayInfo, generation: number): Promise<void> {
     const m = await this.actions.matrix(info.id);
+    // Another overlay (or this one again) was shown meanwhile: its own call draws the legend.
+    if (generation !== this.generation) return;
     const lg = m.legend;
     if (lg.type !== "scale") return;
     const rows = m.rows.length, cols = m.cols.length;
