@@ -17,7 +17,9 @@
 import os from "node:os";
 import { buildGraph, type Graph } from "../analyzers/graph/graph.ts";
 import { inferShapes } from "../analyzers/graph/shapes/index.ts";
-import { loadModel, type Model } from "../analyzers/onnx/index.ts";
+import { clone } from "@bufbuild/protobuf";
+import { ModelProtoSchema } from "onnx-buf";
+import { encodeBytes, loadModel, setTensorData, type Model } from "../analyzers/onnx/index.ts";
 import { evaluateClassifier, imageBatch } from "../analyzers/data/evaluate.ts";
 import { FASHION_MNIST_DIR, readMnistSplit, takeImages } from "../analyzers/data/idx.ts";
 import { applyPlan } from "../analyzers/pruning/apply/index.ts";
@@ -224,6 +226,61 @@ async function resnetBench(): Promise<void> {
   const forms = new Map<string, number>();
   for (const l of (await session.scores()).layers) forms.set(l.form, (forms.get(l.form) ?? 0) + 1);
   console.log(`  Hessian forms: ${[...forms].map(([f, n]) => `${n} ${f}`).join(", ")}`);
+  await freshStatisticsBench(model, evalFeeds);
+}
+
+/**
+ * The same ResNet-18 with every BatchNorm's running statistics at their initial values (mean 0, variance 1: a
+ * model as torchvision creates it, before any training step). OBSPA's automatic mode neither calibrates those
+ * BatchNorms nor corrects their variance (their statistics describe no data), so its default is the
+ * least-squares optimum here.
+ */
+async function freshStatisticsBench(trained: Model, evalFeeds: Record<string, ort.Tensor>[]): Promise<void> {
+  const proto = clone(ModelProtoSchema, trained.proto);
+  for (const n of proto.graph!.node.filter((x) => x.opType === "BatchNormalization"))
+    for (const [i, v] of [[3, 0], [4, 1]] as const) {
+      const t = proto.graph!.initializer.find((x) => x.name === n.input[i])!;
+      setTensorData(t, { dataType: t.dataType, dims: t.dims.map(Number), data: new Float32Array(Number(t.dims[0])).fill(v) });
+    }
+  const model = loadModel(encodeBytes(ModelProtoSchema, proto), { name: "resnet18-fresh-bn.onnx" });
+  const graph = buildGraph(model);
+  const analysis = findGroups(graph, inferShapes(graph));
+  const logits = async (m: Model): Promise<Float32Array[]> => {
+    const s = await createSession(m);
+    const out: Float32Array[] = [];
+    for (const f of evalFeeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
+    await s.release();
+    return out;
+  };
+  const base = await logits(model);
+  const relErr = (a: Float32Array[]) => {
+    let num = 0, den = 0;
+    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
+    return Math.sqrt(num / den).toFixed(3);
+  };
+  const rows: string[][] = [["ResNet-18, BatchNorm statistics at init", "rel. L2 logits @30%", "rel. L2 logits @50%"]];
+  for (const c of ["l1", "l2"] as Criterion[]) {
+    const scores = scoreGroups(analysis, modelWeights(model, graph), { criterion: c });
+    const errs: string[] = [];
+    for (const ratio of [0.3, 0.5]) errs.push(relErr(await logits(applyPlan(model, analysis, selectPlanDetailed(analysis, scores, { ratio }).plan))));
+    rows.push([c, ...errs]);
+  }
+  for (const [name, source] of [["OBSPA-synthetic (default: auto)", "synthetic"], ["OBSPA-BN-moments (default: auto)", "bn"]] as const) {
+    const { scores, session } = await scoreObspa(model, graph, analysis, { source, samples: 16 });
+    const errs: string[] = [];
+    let notes: string[] = [];
+    for (const ratio of [0.3, 0.5]) {
+      const plan = selectPlanDetailed(analysis, scores, { ratio }).plan;
+      const comp = await session.compensation(plannedUnits(analysis, plan));
+      notes = comp.notes;
+      errs.push(relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) }))));
+    }
+    rows.push([name, ...errs]);
+    const skipped = notes.find((n) => n.startsWith("variance correction skipped"));
+    if (skipped) console.log(`  ${name}: ${skipped}`);
+  }
+  console.log("");
+  printTable(rows);
 }
 
 if (!only || only === "fashion") await fashionBench();
