@@ -112,6 +112,8 @@ export interface CompensationResult {
   readonly tensors: Map<string, { dataType: number; dims: number[]; values: Float64Array }>;
   /** Layers compensated, and why others were not. */
   readonly compensated: string[];
+  /** BatchNormalization nodes whose running variance the variance correction rescaled. */
+  readonly varianceCorrected: string[];
   readonly notes: string[];
   readonly timing: Timing;
 }
@@ -210,10 +212,15 @@ export class ObspaSession {
     });
   }
 
+  /** The BatchNormalization that alone reads the layer's output, if any. */
+  private batchNormAfter(layer: WeightLayer) {
+    const uses = this.graph.consumers(layer.output);
+    return uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+  }
+
   /** γ/√(var+ε) per output channel of the BatchNormalization that alone reads the layer's output, if any. */
   private batchNormScale(layer: WeightLayer): Float64Array | undefined {
-    const uses = this.graph.consumers(layer.output);
-    const bn = uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+    const bn = this.batchNormAfter(layer);
     if (!bn) return undefined;
     const read = (i: number) => {
       const name = storedWeight(this.graph, bn.inputs[i]);
@@ -386,6 +393,7 @@ export class ObspaSession {
     const varianceMode = override.varianceCorrection ?? this.opts.varianceCorrection ?? "auto";
     const varianceCorrection = varianceMode === true || (varianceMode === "auto" && this.opts.source !== "identity");
     let untrained = 0;
+    const varianceCorrected: string[] = [];
     // Removed input channels of every consumer layer, over all groups.
     const perLayer = new Map<WeightLayer, Set<number>>();
     for (const group of this.groups) {
@@ -459,6 +467,7 @@ export class ObspaSession {
           const note = this.absorbVariance(layer, ratio, tensors, varianceMode === "auto");
           if (note === "untrained") untrained++;
           else if (note) notes.push(note);
+          else if (this.batchNormAfter(layer)) varianceCorrected.push(this.batchNormAfter(layer)!.name);
         }
         if (sequential) {
           replaced.set(layer.weight, makeTensor(layer.weight, { dataType: tp.dataType, dims: tensorDims(tp), data: fromNumbers(tp.dataType, values) }));
@@ -469,7 +478,7 @@ export class ObspaSession {
       this.timing.solves += performance.now() - t0;
     }
     if (untrained) notes.push(`variance correction skipped at ${untrained} BatchNorm${untrained > 1 ? "s" : ""} whose running statistics were never trained (mean 0, variance 1)`);
-    return { tensors, compensated, notes, timing: this.timing };
+    return { tensors, compensated, varianceCorrected, notes, timing: this.timing };
   }
 
   /**
@@ -502,8 +511,7 @@ export class ObspaSession {
    * `skipUntrained` and its statistics are still the initial ones.
    */
   private absorbVariance(layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"], skipUntrained: boolean): string | undefined {
-    const uses = this.graph.consumers(layer.output);
-    const bn = uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+    const bn = this.batchNormAfter(layer);
     const name = bn ? storedWeight(this.graph, bn.inputs[4]) : undefined;
     const tp = name ? this.graph.weight(name) : undefined;
     // Without a BatchNorm after it the layer keeps the least-squares optimum (the correction is BatchNorm's).

@@ -142,6 +142,8 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     const tcomp = await trained.compensation(plannedUnits(analysis, tplan));
     const tvars = new Set(graph.nodes.filter((n) => n.opType === "BatchNormalization").map((n) => n.inputs[4]!));
     assert.ok([...tcomp.tensors.keys()].some((k) => tvars.has(k)), "trained statistics corrected in auto mode");
+    assert.equal(auto.varianceCorrected.length, 0);
+    assert.ok(forced.varianceCorrected.length > 0 && tcomp.varianceCorrected.length > 0, "the BatchNorms corrected are reported");
   });
 
   it("synthetic source: compensation brings the pruned logits closer to the original than plain removal", async () => {
