@@ -17,9 +17,7 @@
 import os from "node:os";
 import { buildGraph, type Graph } from "../analyzers/graph/graph.ts";
 import { inferShapes } from "../analyzers/graph/shapes/index.ts";
-import { clone } from "@bufbuild/protobuf";
-import { ModelProtoSchema } from "onnx-buf";
-import { encodeBytes, loadModel, setTensorData, type Model } from "../analyzers/onnx/index.ts";
+import { loadModel, type Model } from "../analyzers/onnx/index.ts";
 import { evaluateClassifier, imageBatch } from "../analyzers/data/evaluate.ts";
 import { FASHION_MNIST_DIR, readMnistSplit, takeImages } from "../analyzers/data/idx.ts";
 import { applyPlan } from "../analyzers/pruning/apply/index.ts";
@@ -32,6 +30,7 @@ import { arrayFeeds, compensator, plannedUnits, scoreObspa, syntheticFeeds, type
 import { createSession, ort } from "../analyzers/runtime/ort.ts";
 import { fashionModelPath, fashionPreprocess, requireFashion, type FashionVariant } from "../test/fixtures/fashion/index.ts";
 import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
+import { withInitialBatchNormStatistics } from "../test/fixtures/initialBatchNorm.ts";
 import { printTable } from "./util.ts";
 
 const args = process.argv.slice(2);
@@ -146,19 +145,8 @@ async function resnetBench(): Promise<void> {
   // Evaluation inputs: 8 synthetic images with a seed the Hessians never see.
   const evalFeeds: Record<string, ort.Tensor>[] = [];
   for await (const f of syntheticFeeds(graph, { samples: 8, seed: 987 }).batches()) evalFeeds.push(f);
-  const logits = async (m: Model): Promise<Float32Array[]> => {
-    const s = await createSession(m);
-    const out: Float32Array[] = [];
-    for (const f of evalFeeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
-    await s.release();
-    return out;
-  };
-  const base = await logits(model);
-  const relErr = (a: Float32Array[]) => {
-    let num = 0, den = 0;
-    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
-    return Math.sqrt(num / den);
-  };
+  const { logits, relErr: fidelity } = await logitFidelity(model, evalFeeds);
+  const relErr = (a: Float32Array[]) => Number(fidelity(a));
   const rows: string[][] = [["ResNet-18 (random weights)", ...[0.3, 0.5].map((r) => `rel. L2 logits @${r * 100}%`)]];
   for (const c of ["random", "l1", "l2"] as Criterion[]) {
     const scores = scoreGroups(analysis, modelWeights(model, graph), { criterion: c });
@@ -236,28 +224,10 @@ async function resnetBench(): Promise<void> {
  * least-squares optimum here.
  */
 async function freshStatisticsBench(trained: Model, evalFeeds: Record<string, ort.Tensor>[]): Promise<void> {
-  const proto = clone(ModelProtoSchema, trained.proto);
-  for (const n of proto.graph!.node.filter((x) => x.opType === "BatchNormalization"))
-    for (const [i, v] of [[3, 0], [4, 1]] as const) {
-      const t = proto.graph!.initializer.find((x) => x.name === n.input[i])!;
-      setTensorData(t, { dataType: t.dataType, dims: t.dims.map(Number), data: new Float32Array(Number(t.dims[0])).fill(v) });
-    }
-  const model = loadModel(encodeBytes(ModelProtoSchema, proto), { name: "resnet18-fresh-bn.onnx" });
+  const model = withInitialBatchNormStatistics(trained, "resnet18-initial-bn.onnx");
   const graph = buildGraph(model);
   const analysis = findGroups(graph, inferShapes(graph));
-  const logits = async (m: Model): Promise<Float32Array[]> => {
-    const s = await createSession(m);
-    const out: Float32Array[] = [];
-    for (const f of evalFeeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
-    await s.release();
-    return out;
-  };
-  const base = await logits(model);
-  const relErr = (a: Float32Array[]) => {
-    let num = 0, den = 0;
-    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
-    return Math.sqrt(num / den).toFixed(3);
-  };
+  const { logits, relErr } = await logitFidelity(model, evalFeeds);
   const rows: string[][] = [["ResNet-18, BatchNorm statistics at init", "rel. L2 logits @30%", "rel. L2 logits @50%"]];
   for (const c of ["l1", "l2"] as Criterion[]) {
     const scores = scoreGroups(analysis, modelWeights(model, graph), { criterion: c });
@@ -281,6 +251,24 @@ async function freshStatisticsBench(trained: Model, evalFeeds: Record<string, or
   }
   console.log("");
   printTable(rows);
+}
+
+/** The model's logits on fixed inputs, and the relative L2 error of another model's logits against them. */
+async function logitFidelity(model: Model, feeds: Record<string, ort.Tensor>[]) {
+  const logits = async (m: Model): Promise<Float32Array[]> => {
+    const s = await createSession(m);
+    const out: Float32Array[] = [];
+    for (const f of feeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
+    await s.release();
+    return out;
+  };
+  const base = await logits(model);
+  const relErr = (a: Float32Array[]): string => {
+    let num = 0, den = 0;
+    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
+    return Math.sqrt(num / den).toFixed(3);
+  };
+  return { logits, relErr };
 }
 
 if (!only || only === "fashion") await fashionBench();
