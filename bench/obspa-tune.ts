@@ -23,6 +23,7 @@ const opt = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undef
 const RATIOS = [0.3, 0.5, 0.7];
 // Every variant spelled out (defaults change; these names do not): cov = channel covariance of the BN-moments,
 // var = variance correction, fallback = identity where no BatchNorm precedes.
+// Costs are measured before the BatchNorm that follows a layer unless the name says "afterbn".
 const VARIANTS: Record<string, ObspaOptions | "l1"> = {
   L1: "l1",
   identity: { source: "identity", varianceCorrection: false },
@@ -37,6 +38,11 @@ const VARIANTS: Record<string, ObspaOptions | "l1"> = {
   "bn cov+var+fallback": { source: "bn", momentCovariance: true, varianceCorrection: true, momentsWithoutBatchNorm: false },
   synthetic: { source: "synthetic", samples: 256, maxRows: (c) => Math.max(4096, 16 * c), varianceCorrection: false },
   "synthetic+var": { source: "synthetic", samples: 256, maxRows: (c) => Math.max(4096, 16 * c), varianceCorrection: true },
+  // "afterbn": costs measured after the BatchNorm that follows a layer (scoreAfterBatchNorm).
+  "identity afterbn": { source: "identity", varianceCorrection: false, scoreAfterBatchNorm: true },
+  "identity+var afterbn": { source: "identity", varianceCorrection: true, scoreAfterBatchNorm: true },
+  "bn cov+var+fallback afterbn": { source: "bn", momentCovariance: true, varianceCorrection: true, momentsWithoutBatchNorm: false, scoreAfterBatchNorm: true },
+  "synthetic+var afterbn": { source: "synthetic", samples: 256, maxRows: (c) => Math.max(4096, 16 * c), varianceCorrection: true, scoreAfterBatchNorm: true },
 };
 const names = opt("--variants")?.split(",") ?? Object.keys(VARIANTS);
 const models = (opt("--models")?.split(",") ?? ["bn", "fold"]) as FashionVariant[];

@@ -30,6 +30,7 @@ import { arrayFeeds, compensator, plannedUnits, scoreObspa, syntheticFeeds, type
 import { createSession, ort } from "../analyzers/runtime/ort.ts";
 import { fashionModelPath, fashionPreprocess, requireFashion, type FashionVariant } from "../test/fixtures/fashion/index.ts";
 import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
+import { withInitialBatchNormStatistics } from "../test/fixtures/initialBatchNorm.ts";
 import { printTable } from "./util.ts";
 
 const args = process.argv.slice(2);
@@ -144,19 +145,8 @@ async function resnetBench(): Promise<void> {
   // Evaluation inputs: 8 synthetic images with a seed the Hessians never see.
   const evalFeeds: Record<string, ort.Tensor>[] = [];
   for await (const f of syntheticFeeds(graph, { samples: 8, seed: 987 }).batches()) evalFeeds.push(f);
-  const logits = async (m: Model): Promise<Float32Array[]> => {
-    const s = await createSession(m);
-    const out: Float32Array[] = [];
-    for (const f of evalFeeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
-    await s.release();
-    return out;
-  };
-  const base = await logits(model);
-  const relErr = (a: Float32Array[]) => {
-    let num = 0, den = 0;
-    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
-    return Math.sqrt(num / den);
-  };
+  const { logits, relErr: fidelity } = await logitFidelity(model, evalFeeds);
+  const relErr = (a: Float32Array[]) => Number(fidelity(a));
   const rows: string[][] = [["ResNet-18 (random weights)", ...[0.3, 0.5].map((r) => `rel. L2 logits @${r * 100}%`)]];
   for (const c of ["random", "l1", "l2"] as Criterion[]) {
     const scores = scoreGroups(analysis, modelWeights(model, graph), { criterion: c });
@@ -224,6 +214,61 @@ async function resnetBench(): Promise<void> {
   const forms = new Map<string, number>();
   for (const l of (await session.scores()).layers) forms.set(l.form, (forms.get(l.form) ?? 0) + 1);
   console.log(`  Hessian forms: ${[...forms].map(([f, n]) => `${n} ${f}`).join(", ")}`);
+  await freshStatisticsBench(model, evalFeeds);
+}
+
+/**
+ * The same ResNet-18 with every BatchNorm's running statistics at their initial values (mean 0, variance 1: a
+ * model as torchvision creates it, before any training step). OBSPA's automatic mode neither calibrates those
+ * BatchNorms nor corrects their variance (their statistics describe no data), so its default is the
+ * least-squares optimum here.
+ */
+async function freshStatisticsBench(trained: Model, evalFeeds: Record<string, ort.Tensor>[]): Promise<void> {
+  const model = withInitialBatchNormStatistics(trained, "resnet18-initial-bn.onnx");
+  const graph = buildGraph(model);
+  const analysis = findGroups(graph, inferShapes(graph));
+  const { logits, relErr } = await logitFidelity(model, evalFeeds);
+  const rows: string[][] = [["ResNet-18, BatchNorm statistics at init", "rel. L2 logits @30%", "rel. L2 logits @50%"]];
+  for (const c of ["l1", "l2"] as Criterion[]) {
+    const scores = scoreGroups(analysis, modelWeights(model, graph), { criterion: c });
+    const errs: string[] = [];
+    for (const ratio of [0.3, 0.5]) errs.push(relErr(await logits(applyPlan(model, analysis, selectPlanDetailed(analysis, scores, { ratio }).plan))));
+    rows.push([c, ...errs]);
+  }
+  for (const [name, source] of [["OBSPA-synthetic (default: auto)", "synthetic"], ["OBSPA-BN-moments (default: auto)", "bn"]] as const) {
+    const { scores, session } = await scoreObspa(model, graph, analysis, { source, samples: 16 });
+    const errs: string[] = [];
+    let notes: string[] = [];
+    for (const ratio of [0.3, 0.5]) {
+      const plan = selectPlanDetailed(analysis, scores, { ratio }).plan;
+      const comp = await session.compensation(plannedUnits(analysis, plan));
+      notes = comp.notes;
+      errs.push(relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) }))));
+    }
+    rows.push([name, ...errs]);
+    const skipped = notes.find((n) => n.startsWith("variance correction skipped"));
+    if (skipped) console.log(`  ${name}: ${skipped}`);
+  }
+  console.log("");
+  printTable(rows);
+}
+
+/** The model's logits on fixed inputs, and the relative L2 error of another model's logits against them. */
+async function logitFidelity(model: Model, feeds: Record<string, ort.Tensor>[]) {
+  const logits = async (m: Model): Promise<Float32Array[]> => {
+    const s = await createSession(m);
+    const out: Float32Array[] = [];
+    for (const f of feeds) out.push(Float32Array.from((await s.run(f))[s.outputNames[0]!]!.data as Float32Array));
+    await s.release();
+    return out;
+  };
+  const base = await logits(model);
+  const relErr = (a: Float32Array[]): string => {
+    let num = 0, den = 0;
+    a.forEach((x, k) => x.forEach((v, i) => ((num += (v - base[k]![i]!) ** 2), (den += base[k]![i]! ** 2))));
+    return Math.sqrt(num / den).toFixed(3);
+  };
+  return { logits, relErr };
 }
 
 if (!only || only === "fashion") await fashionBench();

@@ -31,7 +31,7 @@ export interface PruneJobOptions extends SelectSettings {
   samples?: number;
   /** OBSPA: compensate front to back, Hessians recollected on the compensated prefix. */
   sequential?: boolean;
-  /** OBSPA: restore BatchNorm output variances after compensation (default on, except for the identity source). */
+  /** OBSPA: restore BatchNorm output variances after compensation (true, false; default auto, see ObspaOptions). */
   varianceCorrection?: boolean;
   /** Cancels OBSPA between batches and layers. */
   signal?: AbortSignal;
@@ -98,7 +98,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
       if (opts.image) o.image = opts.image;
       const r = await obspaCompensatorForPlan(a.model, a.graph, analysis, plan, o);
       compensate = r.compensate;
-      obspa = { hessian: plan.hessian, compensated: r.compensation.compensated.length, varianceCorrection: plan.compensation?.variance === true, notes: r.compensation.notes };
+      obspa = { hessian: plan.hessian, compensated: r.compensation.compensated.length, varianceCorrection: r.compensation.varianceCorrected.length > 0, notes: r.compensation.notes };
     }
   } else if (criterion === "obspa") {
     const hessian = opts.hessian ?? "synthetic";
@@ -117,7 +117,7 @@ export async function runPruneJob(file: string, opts: PruneJobOptions): Promise<
     });
     plan = r.plan;
     compensate = r.compensate;
-    obspa = { hessian: r.plan.hessian!, compensated: r.compensation.compensated.length, varianceCorrection: r.plan.compensation?.variance === true, notes: r.compensation.notes };
+    obspa = { hessian: r.plan.hessian!, compensated: r.compensation.compensated.length, varianceCorrection: r.compensation.varianceCorrected.length > 0, notes: r.compensation.notes };
   } else {
     if (!(CRITERIA as readonly string[]).includes(criterion))
       throw new ScalpelError(file, `unknown criterion '${criterion}' (have ${[...CRITERIA, "obspa"].join(", ")})`);

@@ -23,7 +23,26 @@ import { makeTensor, readTensor, toFloat64 } from "../../onnx/tensor.ts";
 import { DataType } from "../../onnx/dtypes.ts";
 import { storedWeight } from "./layers.ts";
 
-/** The number of BatchNormalization nodes rewritten, and the copy. */
+/**
+ * Whether a BatchNormalization's running statistics are still their initial values (mean 0, variance 1, as
+ * PyTorch and Keras create them): such a BN never saw data, so its statistics describe nothing, and what OBSPA
+ * would take from them (calibrated activations, moments, a variance to restore) would describe another network
+ * than the one the user runs. Models with random weights (tests, architecture exports) have them.
+ */
+export function untrainedStatistics(graph: Graph, bn: { inputs: readonly string[] }): boolean {
+  const read = (name: string | undefined) => {
+    const stored = storedWeight(graph, name);
+    const tp = stored ? graph.weight(stored) : undefined;
+    return tp ? toFloat64(readTensor(graph.model, tp)) : undefined;
+  };
+  const mean = read(bn.inputs[3]), variance = read(bn.inputs[4]);
+  return !!mean && !!variance && mean.length > 0 && mean.every((v) => v === 0) && variance.every((v) => v === 1);
+}
+
+/**
+ * The number of BatchNormalization nodes rewritten, and the copy. BatchNorms whose running statistics were
+ * never trained (`untrainedStatistics`) are left as they are: they define the network being pruned.
+ */
 export function withBatchStatistics(graph: Graph, shapes: ShapeMap, proto: ModelProto = graph.model.proto): { proto: ModelProto; rewritten: number } {
   const g = proto.graph!;
   const opset = graph.opset("");
@@ -38,7 +57,7 @@ export function withBatchStatistics(graph: Graph, shapes: ShapeMap, proto: Model
     };
     const gamma = weight(p.input[1]), beta = weight(p.input[2]);
     const isBn = p.opType === "BatchNormalization" && (p.domain === "" || p.domain === "ai.onnx");
-    if (!isBn || !rank || rank < 2 || !gamma || !beta || p.output.length !== 1 || gamma.dataType !== DataType.FLOAT) {
+    if (!isBn || !rank || rank < 2 || !gamma || !beta || p.output.length !== 1 || gamma.dataType !== DataType.FLOAT || untrainedStatistics(graph, { inputs: p.input })) {
       nodes.push(p);
       continue;
     }

@@ -12,7 +12,7 @@ import type { Compensator, GroupAnalysis, HessianSpec, Plan } from "../types.ts"
 import { selectPlan, type SelectSettings } from "../criteria/select.ts";
 import { ScalpelError } from "../../onnx/errors.ts";
 import { calibrationFeeds, type ImagePreprocess } from "./calibration.ts";
-import { ObspaSession, varianceCorrectionDefault, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
+import { ObspaSession, type CompensationResult, type HessianSource, type ObspaOptions } from "./obspa.ts";
 
 export { ObspaSession, type ObspaOptions, type ObspaScores, type CompensationResult, type HessianSource, type LayerReport } from "./obspa.ts";
 export { syntheticFeeds, arrayFeeds, type FeedSource, type Feeds } from "./feeds.ts";
@@ -76,7 +76,7 @@ export function recordObspa(plan: Plan, opts: ObspaOptions): Plan {
     ...plan,
     criterion: "obspa",
     hessian: hessianSpec(opts),
-    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection ?? varianceCorrectionDefault(opts.source), sequential: !!opts.sequential },
+    compensation: { method: "obs", bias: opts.biasCompensation !== false, variance: opts.varianceCorrection ?? "auto", sequential: !!opts.sequential },
   };
 }
 
@@ -106,7 +106,7 @@ export function compensator(result: CompensationResult): Compensator {
 export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): ObspaOptions {
   const h = plan.hessian;
   if (!h) throw new Error("the plan records no Hessian source (it was not made by OBSPA)");
-  const comp = plan.compensation as { bias?: boolean; variance?: boolean; sequential?: boolean } | undefined;
+  const comp = plan.compensation as { bias?: boolean; variance?: boolean | "auto"; sequential?: boolean } | undefined;
   return {
     source: h.source,
     seed: h.seed,
@@ -115,7 +115,7 @@ export function optionsFromPlan(plan: Plan, extra: Partial<ObspaOptions> = {}): 
     sequential: h.sequential ?? comp?.sequential,
     biasCompensation: comp?.bias ?? true,
     // Plans written before the variance correction existed are reproduced without it.
-    varianceCorrection: comp?.variance ?? false,
+    varianceCorrection: comp?.variance === "auto" ? undefined : (comp?.variance ?? false),
     ...extra,
   };
 }
@@ -131,7 +131,7 @@ export interface ObspaJobOptions {
   /** Synthetic samples, or the most calibration samples to read. */
   samples?: number;
   sequential?: boolean;
-  /** Restore BatchNorm output variances after compensation (default: on except for the identity source). */
+  /** Restore BatchNorm output variances after compensation (true, false; default auto: see ObspaOptions). */
   varianceCorrection?: boolean;
   seed?: number;
   lambda?: number;

@@ -10,6 +10,7 @@
 import { attrFloat, attrInt, attrInts } from "../../graph/attrs.ts";
 import type { Graph, Node } from "../../graph/graph.ts";
 import { readTensor, toFloat64 } from "../../onnx/tensor.ts";
+import { untrainedStatistics } from "./batchStats.ts";
 import { matmulFast } from "./gram.ts";
 import { DenseHessian, DiagonalHessian, KroneckerHessian, type LayerHessian } from "./hessian.ts";
 import { groupColumns, splitWeight, biasValues, storedWeight, type WeightLayer } from "./layers.ts";
@@ -314,6 +315,19 @@ export async function propagateMoments(graph: Graph, layers: ReadonlyMap<string,
         if (!weightOf(node.inputs[1]) || !weightOf(node.inputs[2]) || !weightOf(node.inputs[4])) break;
         const gamma = values(node.inputs[1]!), beta = values(node.inputs[2]!), rv = values(node.inputs[4]!);
         const eps = attrFloat(node.proto, "epsilon", 1e-5);
+        if (untrainedStatistics(graph, node)) {
+          // Statistics that never saw data reset nothing: the BN is the affine map γ·x/√(1+ε) + β.
+          if (!x || x.mean.length !== gamma.length) break;
+          const c = gamma.map((g) => g / Math.sqrt(1 + eps));
+          const n = c.length;
+          set({
+            mean: x.mean.map((m, i) => m * c[i]! + beta[i]!),
+            variance: x.variance.map((v, i) => v * c[i]! * c[i]!),
+            covariance: x.covariance?.map((v, k) => v * c[Math.floor(k / n)]! * c[k % n]!),
+            origin: x.origin,
+          });
+          break;
+        }
         const variance = gamma.map((g, i) => (g * g * rv[i]!) / (rv[i]! + eps));
         // The statistics reset means and variances; the correlations come from what feeds it.
         const covariance = x && x.mean.length === variance.length ? withVariances(x.covariance, x.variance, variance) : undefined;

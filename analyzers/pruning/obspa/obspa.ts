@@ -25,7 +25,7 @@ import { groupLayers, unitIndices, type GroupLike } from "./groupView.ts";
 import { DiagonalHessian, type HessianForm, type LayerHessian } from "./hessian.ts";
 import { groupColumns, groupRows, joinWeight, splitWeight, storedWeight, weightLayers, type WeightLayer } from "./layers.ts";
 import { momentHessians, propagateMoments } from "./moments.ts";
-import { withBatchStatistics } from "./batchStats.ts";
+import { untrainedStatistics, withBatchStatistics } from "./batchStats.ts";
 import { inferShapes, type ShapeMap } from "../../graph/shapes/index.ts";
 import { attrFloat } from "../../graph/attrs.ts";
 
@@ -48,15 +48,25 @@ export interface ObspaOptions {
   /**
    * Restore each compensated layer's output variance (per channel, as its Hessian predicts it before and after)
    * through the running variance of the BatchNormalization that alone reads it, so the layers after it see
-   * the activation scale they were trained on (default: on, except for the identity source, whose white-input
-   * guess of the variance made it worse; both chosen on held-out training images, see bench/obspa-tune.ts).
-   * Plans record it; plans without the record are reproduced without it.
+   * the activation scale they were trained on. true: at every such BatchNorm; false: never; undefined (auto,
+   * the default): for every source but identity (whose white-input guess of the variance made it worse; both
+   * chosen on held-out training images, see bench/obspa-tune.ts), and only at BatchNorms whose running
+   * statistics were trained (there is no trained scale to restore behind statistics that never saw data).
+   * Plans record it ("auto" for undefined); plans without the record are reproduced without it.
    */
   varianceCorrection?: boolean;
   /** BN-moments source: also use moments propagated from N(0, 1) graph inputs where no BatchNorm precedes (default false: identity there). */
   momentsWithoutBatchNorm?: boolean;
   /** BN-moments source: follow the channels' covariance through the graph (default true; false: independent channels). */
   momentCovariance?: boolean;
+  /**
+   * Measure each layer's removal cost after the BatchNormalization that alone reads its output (rows weighted
+   * by (γ/√(var+ε))²), so that a model scores the same with BatchNorm kept or folded (default false: on
+   * held-out training images it lost to costs measured before the BN for the identity and BN-moments
+   * sources: identity 23.3% → 17.8% at 30% of channels, and at the matching MACs identity 30.3% → 18.3%,
+   * BN-moments 57.6% → 44.1%; see docs/obspa.md).
+   */
+  scoreAfterBatchNorm?: boolean;
   /** Weight of the producer rows' output energy in the score (default 0; see the header). */
   producerWeight?: number;
   /** Layers with at most this many columns (channels·taps) get the exact dense Hessian (default 576). */
@@ -102,6 +112,8 @@ export interface CompensationResult {
   readonly tensors: Map<string, { dataType: number; dims: number[]; values: Float64Array }>;
   /** Layers compensated, and why others were not. */
   readonly compensated: string[];
+  /** BatchNormalization nodes whose running variance the variance correction rescaled. */
+  readonly varianceCorrected: string[];
   readonly notes: string[];
   readonly timing: Timing;
 }
@@ -131,7 +143,7 @@ export class ObspaSession {
   ) {
     // Options given as undefined take the defaults.
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ObspaOptions;
-    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, varianceCorrection: varianceCorrectionDefault(opts.source), producerWeight: 0, exactMaxColumns: 576, ...given };
+    this.opts = { samples: 64, seed: 1, lambda: 0.01, biasCompensation: true, producerWeight: 0, exactMaxColumns: 576, ...given };
     if (opts.source === "calibration" && !opts.feeds) throw new Error("OBSPA: the calibration source needs calibration data (feeds)");
     if (!(this.opts.lambda >= 0)) throw new RangeError(`OBSPA damping must be ≥ 0, got ${this.opts.lambda}`);
     if (!(this.opts.exactMaxColumns >= 0)) throw new RangeError(`exactMaxColumns must be ≥ 0, got ${this.opts.exactMaxColumns}`);
@@ -175,6 +187,50 @@ export class ObspaSession {
       this.weights.set(layer.node.name, m);
     }
     return m;
+  }
+
+  /**
+   * The matrices the scores read: the weights with each row scaled by the factor γ/√(var+ε) of the
+   * BatchNormalization that alone reads the layer's output. At inference that BN is part of the layer's affine
+   * map, so the reconstruction error that matters is the one after it; folding BN into the weights does the
+   * same scaling, which keeps the scores (and the identity source's magnitude) the same for both forms of a model.
+   * The compensation is row-wise and needs no such weighting.
+   */
+  private scoringMatrices(layer: WeightLayer): Float64Array[] {
+    const mats = this.matrices(layer);
+    const scale = this.opts.scoreAfterBatchNorm ? this.batchNormScale(layer) : undefined;
+    if (!scale) return mats;
+    const rows = groupRows(layer);
+    return mats.map((w, g) => {
+      const cols = w.length / rows;
+      const out = new Float64Array(w.length);
+      for (let r = 0; r < rows; r++) {
+        const f = scale[g * rows + r]!;
+        for (let j = 0; j < cols; j++) out[r * cols + j] = w[r * cols + j]! * f;
+      }
+      return out;
+    });
+  }
+
+  /** The BatchNormalization that alone reads the layer's output, if any. */
+  private batchNormAfter(layer: WeightLayer) {
+    const uses = this.graph.consumers(layer.output);
+    return uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+  }
+
+  /** γ/√(var+ε) per output channel of the BatchNormalization that alone reads the layer's output, if any. */
+  private batchNormScale(layer: WeightLayer): Float64Array | undefined {
+    const bn = this.batchNormAfter(layer);
+    if (!bn) return undefined;
+    const read = (i: number) => {
+      const name = storedWeight(this.graph, bn.inputs[i]);
+      const tp = name ? this.graph.weight(name) : undefined;
+      return tp ? toFloat64(readTensor(this.graph.model, tp)) : undefined;
+    };
+    const gamma = read(1), variance = read(4);
+    if (!gamma || !variance || gamma.length !== layer.outChannels || variance.length !== layer.outChannels) return undefined;
+    const eps = attrFloat(bn.proto, "epsilon", 1e-5);
+    return gamma.map((g, i) => g / Math.sqrt(Math.max(variance[i]!, 0) + eps));
   }
 
   /** Whether a group's producers are scored: always when it has no consumer layer, else by producerWeight. */
@@ -270,11 +326,17 @@ export class ObspaSession {
         const hs = hessians.get(layer.node.name)!;
         const rows = groupRows(layer);
         e = new Float64Array(layer.outChannels);
-        const mats = this.matrices(layer);
+        const mats = scoring(layer);
         for (let g = 0; g < mats.length; g++) e.set(await hs[g]!.rowEnergy(mats[g]!, rows), g * rows);
         energies.set(layer.node.name, e);
       }
       return e;
+    };
+    const scaled = new Map<string, Float64Array[]>();
+    const scoring = (layer: WeightLayer): Float64Array[] => {
+      let m = scaled.get(layer.node.name);
+      if (!m) scaled.set(layer.node.name, (m = this.scoringMatrices(layer)));
+      return m;
     };
     const units = new Map<number, Float64Array>();
     const members = new Map<number, Map<number, Float64Array>>();
@@ -286,7 +348,7 @@ export class ObspaSession {
       const per = new Map<number, Float64Array>();
       for (const use of gl.consumers) {
         const hs = hessians.get(use.layer.node.name)!;
-        const mats = this.matrices(use.layer);
+        const mats = scoring(use.layer);
         const rows = groupRows(use.layer);
         const m = group.members[use.member]!;
         const v = new Float64Array(group.units);
@@ -328,7 +390,10 @@ export class ObspaSession {
    * with every earlier wave's compensation (and removals) applied.
    */
   async compensation(removed: ReadonlyMap<number, readonly number[]>, override: { varianceCorrection?: boolean } = {}): Promise<CompensationResult> {
-    const varianceCorrection = override.varianceCorrection ?? this.opts.varianceCorrection;
+    const varianceMode = override.varianceCorrection ?? this.opts.varianceCorrection ?? "auto";
+    const varianceCorrection = varianceMode === true || (varianceMode === "auto" && this.opts.source !== "identity");
+    let untrained = 0;
+    const varianceCorrected: string[] = [];
     // Removed input channels of every consumer layer, over all groups.
     const perLayer = new Map<WeightLayer, Set<number>>();
     for (const group of this.groups) {
@@ -399,8 +464,10 @@ export class ObspaSession {
             const before = befores[g]!, after = await hs[g]!.rowEnergy(mats[g]!.weight, rows);
             for (let r = 0; r < rows; r++) ratio[g * rows + r] = before[r]! > 0 ? after[r]! / before[r]! : 1;
           }
-          const note = this.absorbVariance(layer, ratio, tensors);
-          if (note) notes.push(note);
+          const note = this.absorbVariance(layer, ratio, tensors, varianceMode === "auto");
+          if (note === "untrained") untrained++;
+          else if (note) notes.push(note);
+          else if (this.batchNormAfter(layer)) varianceCorrected.push(this.batchNormAfter(layer)!.name);
         }
         if (sequential) {
           replaced.set(layer.weight, makeTensor(layer.weight, { dataType: tp.dataType, dims: tensorDims(tp), data: fromNumbers(tp.dataType, values) }));
@@ -410,7 +477,8 @@ export class ObspaSession {
       }
       this.timing.solves += performance.now() - t0;
     }
-    return { tensors, compensated, notes, timing: this.timing };
+    if (untrained) notes.push(`variance correction skipped at ${untrained} BatchNorm${untrained > 1 ? "s" : ""} whose running statistics were never trained (mean 0, variance 1)`);
+    return { tensors, compensated, varianceCorrected, notes, timing: this.timing };
   }
 
   /**
@@ -439,15 +507,16 @@ export class ObspaSession {
   /**
    * Scales the running variance of the BatchNormalization that alone reads the layer's output by the ratio of
    * the output's variance after and before compensation: (var' + ε) = (var + ε)·ratio, so the normalised output
-   * keeps its variance. Returns a note when the BatchNorm's variance cannot be written.
+   * keeps its variance. Returns a note when the BatchNorm's variance cannot be written, and "untrained" when
+   * `skipUntrained` and its statistics are still the initial ones.
    */
-  private absorbVariance(layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"]): string | undefined {
-    const uses = this.graph.consumers(layer.output);
-    const bn = uses.length === 1 && uses[0]!.node.opType === "BatchNormalization" && uses[0]!.slot === 0 ? uses[0]!.node : undefined;
+  private absorbVariance(layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"], skipUntrained: boolean): string | undefined {
+    const bn = this.batchNormAfter(layer);
     const name = bn ? storedWeight(this.graph, bn.inputs[4]) : undefined;
     const tp = name ? this.graph.weight(name) : undefined;
     // Without a BatchNorm after it the layer keeps the least-squares optimum (the correction is BatchNorm's).
     if (!bn) return undefined;
+    if (skipUntrained && untrainedStatistics(this.graph, bn)) return "untrained";
     if (!name || !tp || this.graph.consumers(name).length !== 1 || (name !== bn.inputs[4] && this.graph.consumers(bn.inputs[4]!).length !== 1))
       return `${layer.node.name}: its BatchNorm's running variance is shared; variance correction skipped`;
     const cur = tensors.get(name)?.values ?? toFloat64(readTensor(this.graph.model, tp));
@@ -486,11 +555,6 @@ export class ObspaSession {
     }
     return waves;
   }
-}
-
-/** Whether the variance correction is on when not set: every source that knows activation statistics. */
-export function varianceCorrectionDefault(source: HessianSource): boolean {
-  return source !== "identity";
 }
 
 /** A shallow copy of the model with some initializers replaced. */

@@ -21,7 +21,7 @@ import {
   scoreObspa,
   ObspaSession,
 } from "../../../analyzers/pruning/obspa/index.ts";
-import { withBatchStatistics } from "../../../analyzers/pruning/obspa/batchStats.ts";
+import { untrainedStatistics, withBatchStatistics } from "../../../analyzers/pruning/obspa/batchStats.ts";
 import { gaussianRandom, syntheticFeeds } from "../../../analyzers/pruning/obspa/feeds.ts";
 import { functionMoments, momentHessians, reluCrossMoment, reluMoments, propagateMoments } from "../../../analyzers/pruning/obspa/moments.ts";
 import { dampedCholesky } from "../../../analyzers/pruning/obspa/linalg.ts";
@@ -32,6 +32,7 @@ import { FASHION_MNIST_DIR, readMnistSplit } from "../../../analyzers/data/idx.t
 import { createSession, createSessionFromBytes, ort } from "../../../analyzers/runtime/ort.ts";
 import type { Model } from "../../../analyzers/onnx/model.ts";
 import { fashionModelPath, fashionPreprocess, requireFashion } from "../../fixtures/fashion/index.ts";
+import { withInitialBatchNormStatistics } from "../../fixtures/initialBatchNorm.ts";
 
 describe("OBSPA on the Fashion-MNIST classifier", function () {
   this.timeout(600_000);
@@ -73,6 +74,69 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
       for (let o = 0; o < w.length / (cin! * kh! * kw!); o++) for (let t = 0; t < kh! * kw!; t++) sq += w[(o * cin! + c) * kh! * kw! + t]! ** 2;
       assert.ok(Math.abs(gs.raw[u]! - sq / 2) <= 1e-9 * sq, `unit ${u}: ${gs.raw[u]} vs ${sq / 2}`);
     }
+  });
+
+  it("scoreAfterBatchNorm: costs measured after the BatchNorm that follows a layer; the BN-kept and the folded model score the same", async () => {
+    // The folded export multiplies each conv's rows by its BatchNorm's γ/√(var+ε): the same affine map, so the
+    // same reconstruction error and the same identity (magnitude) scores, group by group.
+    const folded = loadModel(fashionModelPath("fold"));
+    const fg = buildGraph(folded);
+    const fa = findGroups(fg, inferShapes(fg));
+    const kept = (await scoreObspa(model, graph, analysis, { source: "identity", normalization: "none", scoreAfterBatchNorm: true })).scores;
+    const fold = (await scoreObspa(folded, fg, fa, { source: "identity", normalization: "none", scoreAfterBatchNorm: true })).scores;
+    const before = (await scoreObspa(model, graph, analysis, { source: "identity", normalization: "none" })).scores;
+    let compared = 0, differs = 0;
+    for (const gs of kept.groups) {
+      const other = fold.groups.find((x) => x.key === gs.key);
+      assert.ok(other, `group ${gs.key} in the folded model`);
+      const pre = before.groups.find((x) => x.key === gs.key)!;
+      for (let u = 0; u < gs.raw.length; u++) {
+        // Frozen groups (the logits) have no scores in either model.
+        if (!Number.isFinite(other.raw[u]!)) {
+          assert.ok(!Number.isFinite(gs.raw[u]!), `${gs.key} unit ${u} scored in one model only`);
+          continue;
+        }
+        assert.ok(Math.abs(gs.raw[u]! - other.raw[u]!) <= 1e-5 * Math.abs(other.raw[u]!), `${gs.key} unit ${u}: ${gs.raw[u]} kept vs ${other.raw[u]} folded`);
+        compared++;
+        if (Math.abs(pre.raw[u]! - other.raw[u]!) > 1e-3 * Math.abs(other.raw[u]!)) differs++;
+      }
+    }
+    assert.ok(compared > 200 && differs > compared / 2, `${compared} units compared; ${differs} differ when measured before the BatchNorm`);
+  });
+
+  it("BatchNorms whose statistics never saw data: left alone by the calibration, by the moments and by the automatic variance correction", async () => {
+    // The same network with every BatchNorm's running statistics reset to their initial values (mean 0, var 1).
+    const fresh = withInitialBatchNormStatistics(model);
+    const fg = buildGraph(fresh);
+    const bns = fg.nodes.filter((n) => n.opType === "BatchNormalization");
+    const fa = findGroups(fg, inferShapes(fg));
+    assert.ok(fg.nodes.filter((n) => n.opType === "BatchNormalization").every((n) => untrainedStatistics(fg, n)));
+    assert.ok(!graph.nodes.some((n) => n.opType === "BatchNormalization" && untrainedStatistics(graph, n)), "the trained model's statistics are trained");
+    assert.equal(withBatchStatistics(fg, inferShapes(fg)).rewritten, 0, "no BatchNorm calibrated");
+    assert.ok(withBatchStatistics(graph, shapes).rewritten > 0);
+    // Moments pass through such a BN as the affine map it is: the origin stays "propagated", so the BN-moments
+    // source falls back to the identity wherever no trained BatchNorm precedes.
+    const moments = await propagateMoments(fg, weightLayers(fg));
+    const afterBn = fg.nodes.find((n) => n.opType === "BatchNormalization")!.outputs[0]!;
+    assert.equal(moments.get(afterBn)?.origin, "propagated");
+    assert.equal((await propagateMoments(graph, weightLayers(graph))).get(graph.nodes.find((n) => n.opType === "BatchNormalization")!.outputs[0]!)?.origin, "bn");
+    // The automatic variance correction skips them (and says so); forced, it writes them.
+    const plan = selectPlan(fa, (await scoreObspa(fresh, fg, fa, { source: "synthetic", samples: 16 })).scores, { ratio: 0.3 });
+    const session = new ObspaSession(fresh, fg, fa.groups, { source: "synthetic", samples: 16 });
+    const auto = await session.compensation(plannedUnits(fa, plan));
+    const forced = await session.compensation(plannedUnits(fa, plan), { varianceCorrection: true });
+    const varNames = new Set(bns.map((n) => n.inputs[4]!));
+    assert.ok(![...auto.tensors.keys()].some((k) => varNames.has(k)), "no running variance written in auto mode");
+    assert.ok([...forced.tensors.keys()].some((k) => varNames.has(k)), "running variances written when forced");
+    assert.ok(auto.notes.some((n) => /variance correction skipped at \d+ BatchNorms? whose running statistics were never trained/.test(n)), auto.notes.join("; "));
+    // The trained model's automatic correction writes them.
+    const trained = new ObspaSession(model, graph, analysis.groups, { source: "bn" });
+    const tplan = selectPlan(analysis, (await scoreObspa(model, graph, analysis, { source: "bn" })).scores, { ratio: 0.3 });
+    const tcomp = await trained.compensation(plannedUnits(analysis, tplan));
+    const tvars = new Set(graph.nodes.filter((n) => n.opType === "BatchNormalization").map((n) => n.inputs[4]!));
+    assert.ok([...tcomp.tensors.keys()].some((k) => tvars.has(k)), "trained statistics corrected in auto mode");
+    assert.equal(auto.varianceCorrected.length, 0);
+    assert.ok(forced.varianceCorrected.length > 0 && tcomp.varianceCorrected.length > 0, "the BatchNorms corrected are reported");
   });
 
   it("synthetic source: compensation brings the pruned logits closer to the original than plain removal", async () => {
