@@ -45,7 +45,7 @@ function planRecordText(p: ModulePlan): string {
   const r = p.record;
   const parts = [
     ...(r.hessian ? [`Hessians: ${r.hessian}`] : []),
-    ...(r.varianceCorrection !== undefined ? [`variance correction ${r.varianceCorrection ? "on" : "off"}`] : []),
+    ...(r.varianceCorrection !== undefined ? [`variance correction ${r.varianceCorrection === "auto" ? "auto" : r.varianceCorrection ? "on" : "off"}`] : []),
     ...(r.seed !== undefined ? [`seed ${r.seed}`] : []),
   ];
   return parts.length ? `, ${parts.join(", ")}` : "";

@@ -85,8 +85,8 @@ export function groupsOfModules(modules: readonly string[], facts: GroupFacts): 
 export interface PlanRecord {
   /** OBSPA: the Hessian source. */
   readonly hessian?: string;
-  /** OBSPA: whether BatchNorm output variances were restored after compensation. */
-  readonly varianceCorrection?: boolean;
+  /** OBSPA: whether BatchNorm output variances are restored after compensation ("auto": the engine decides per BatchNorm). */
+  readonly varianceCorrection?: boolean | "auto";
   /** Seed of anything random (random criterion, synthetic inputs). */
   readonly seed?: number;
 }
@@ -125,7 +125,7 @@ function planRecord(p: Partial<Plan>): PlanRecord {
   const seed = p.criterion === "random" || hessian === "synthetic" ? (p.seed ?? p.hessian?.seed) : undefined;
   return {
     ...(hessian ? { hessian } : {}),
-    ...(typeof variance === "boolean" ? { varianceCorrection: variance } : {}),
+    ...(typeof variance === "boolean" || variance === "auto" ? { varianceCorrection: variance } : {}),
     ...(Number.isInteger(seed) ? { seed } : {}),
   };
 }

@@ -26,7 +26,7 @@ const HESSIAN_ITEMS: PickItem<HessianSource>[] = [
 ];
 
 const VARIANCE_ITEMS: PickItem<VarianceCorrection>[] = [
-  { value: "auto", label: "Automatic", description: "the engine decides for this Hessian source (CLI: no flag)" },
+  { value: "auto", label: "Automatic", description: "the engine decides (by Hessian source and BatchNorm statistics; CLI: no flag)" },
   { value: "on", label: "On", description: "restore BatchNorm output variances after compensation (--variance-correction)" },
   { value: "off", label: "Off", description: "compensation only, e.g. when BatchNorm statistics do not describe your data (--no-variance-correction)" },
 ];

@@ -153,6 +153,8 @@ describe("dependency groups of source modules (CodeLens)", function () {
     const match = matchPlan(JSON.parse(JSON.stringify(obspa)), facts);
     assert.equal(match.kind, "ok");
     assert.deepEqual(match.kind === "ok" && match.record, { hessian: "bn", varianceCorrection: obspa.compensation!.variance });
+    const off = matchPlan({ ...obspa, compensation: { ...obspa.compensation!, variance: false } }, facts);
+    assert.match(groupLensTooltip(moduleGroups(["blocks.0.conv1"], facts, off)!, "tiny_cnn.onnx"), /Hessians: bn, variance correction off\)/);
     const m = moduleGroups(["blocks.0.conv1"], facts, match)!;
     const g = m.groups[0]!;
     const pg = obspa.groups.find((x) => x.key === g.key)!;
@@ -167,7 +169,7 @@ describe("dependency groups of source modules (CodeLens)", function () {
     const units = [...pg.prune].sort((x, y) => x - y).join(", ");
     assert.ok(tip.includes(`plan removes ${pg.prune.length} (channels ${units}), keeps ${g.units - pg.prune.length}`), tip);
     assert.match(tip, /lenses do not run OBSPA \(too slow for a lens\); the importance shown is l1/);
-    assert.match(tip, new RegExp(`Plan \\(obspa, Hessians: bn, variance correction (on|off), tiny_cnn\\.prune\\.json\\): removes ${pg.prune.length} of ${g.units} units`));
+    assert.match(tip, new RegExp(`Plan \\(obspa, Hessians: bn, variance correction (on|off|auto), tiny_cnn\\.prune\\.json\\): removes ${pg.prune.length} of ${g.units} units`));
     assert.match(tip, /the units the obspa plan removes score [0-9.e+-]+× the mean under l1/);
   });
 
