@@ -65,8 +65,27 @@ export function formatPrune(r: PruneJobReport): string {
   }
   lines.push("");
   lines.push(`output fidelity on dummy inputs (relative L2 error vs the original): ${r.plan.criterion} ${v.relativeError.toFixed(4)}${r.baseline ? `, random baseline at the same ratio ${r.baseline.relativeError.toFixed(4)}` : ""}`);
+  const fidelityNote = obspaFidelityNote(r);
+  if (fidelityNote) lines.push(`  note: ${fidelityNote}`);
   lines.push(v.ok ? `verified: onnxruntime loads and runs it; output shapes ${v.outputs.map((o) => `[${o.after}]`).join(", ")} as before` : `PROBLEMS:\n  ${v.problems.join("\n  ")}`);
   const s = r.seconds;
   lines.push(`time: analyse ${s.analyse.toFixed(2)} s, select ${s.select.toFixed(2)} s, apply ${s.apply.toFixed(2)} s, write ${s.write.toFixed(2)} s, verify ${s.verify.toFixed(2)} s`);
   return lines.join("\n");
+}
+
+/**
+ * Why OBSPA can read worse than random pruning on dummy inputs: its Hessians describe the activations its
+ * BatchNorm statistics record (calibrated synthetic inputs, BN moments) or the user's data, and the variance
+ * correction keeps scale rather than least squares. Random-weight networks make it stark (their logits barely
+ * depend on the input). Undefined when there is nothing to explain.
+ */
+export function obspaFidelityNote(r: Pick<PruneJobReport, "obspa" | "baseline" | "verify">): string | undefined {
+  if (!r.obspa || !r.baseline || !(r.verify.relativeError > r.baseline.relativeError)) return undefined;
+  const source = r.obspa.hessian.source;
+  if (source === "identity") return undefined;
+  const what = source === "calibration" ? "your calibration data" : "the training statistics its BatchNorms record";
+  return (
+    `OBSPA's compensation fits the activations of ${what}, not these dummy inputs, so this error says little about accuracy ` +
+    "(measure that on real data, e.g. `scalpel accuracy`); if the BatchNorm statistics describe nothing (random weights), prefer magnitude criteria or --no-variance-correction"
+  );
 }

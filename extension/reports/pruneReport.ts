@@ -9,6 +9,7 @@ import type { PlanGroup } from "../../analyzers/pruning/types.ts";
 import { escapeHtml as h, formatCount } from "../format.ts";
 import { ratioBarsSvg, toCsv } from "./charts.ts";
 import { latencyHint } from "../../analyzers/pruning/latencyHint.ts";
+import { obspaFidelityNote } from "../../analyzers/pruning/report.ts";
 
 export interface PruneReportInput {
   readonly report: PruneJobReport;
@@ -74,6 +75,8 @@ export function pruneReportHtml({ report: r, groups, cli }: PruneReportInput): s
         (r.baseline ? `; random selection at the same ratio ${r.baseline.relativeError.toFixed(4)}` : ""),
     )}.</p>`,
   );
+  const fidelityNote = obspaFidelityNote(r);
+  if (fidelityNote) parts.push(`<p id="fidelity-note" class="hint">${h(`Note: ${fidelityNote}.`)}</p>`);
   parts.push(`<h2>Groups pruned (${groups.length})</h2>`);
   parts.push(
     `<table class="results" id="groups"><thead><tr><th>group</th><th>units removed</th></tr></thead><tbody>${groups
