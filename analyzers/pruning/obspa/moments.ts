@@ -48,6 +48,18 @@ export function normalCdf(z: number): number {
   return z >= 0 ? 1 - y / 2 : y / 2;
 }
 
+/**
+ * E[ReLU(x)] for x ~ N(m, s²), s > 0: m·Φ(m/s) + s·φ(m/s), with Φ from φ (Abramowitz–Stegun 26.2.17, error
+ * < 7.5e-8) so one exp serves both: the inner loop of the channels' ReLU covariance calls it per pair and node.
+ */
+function rectifiedMean(m: number, s: number): number {
+  const z = m / s, a = Math.abs(z);
+  const p = Math.exp(-0.5 * z * z) / SQRT2PI;
+  const t = 1 / (1 + 0.2316419 * a);
+  const tail = p * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return m * (z >= 0 ? 1 - tail : tail) + s * p;
+}
+
 /** Mean and variance of ReLU(x) for x ~ N(μ, σ²) (the rectified Gaussian). */
 export function reluMoments(mu: number, variance: number): [number, number] {
   const s = Math.sqrt(Math.max(variance, 0));
@@ -174,7 +186,7 @@ export function reluCrossMoment(ma: number, sa: number, mb: number, sb: number, 
     const a = ma + sa * z;
     if (a <= 0) continue;
     const m = mb + sb * r * z;
-    const eb = sc > 0 ? m * normalCdf(m / sc) + sc * phi(m / sc) : Math.max(m, 0);
+    const eb = sc > 0 ? rectifiedMean(m, sc) : Math.max(m, 0);
     e += GH.w[i]! * a * eb;
   }
   return e;
@@ -234,13 +246,29 @@ function reluCovariance(x: Moments, mean: Float64Array, variance: Float64Array):
   const c = mean.length;
   const out = new Float64Array(c * c);
   const sd = x.variance.map((v) => Math.sqrt(Math.max(v, 0)));
+  // reluCrossMoment with channel i's side hoisted out of the loop over j: the nodes where ReLU(a) > 0 and w·a.
+  const zs = new Float64Array(GH.x.length), wa = new Float64Array(GH.x.length);
   for (let i = 0; i < c; i++) {
     out[i * c + i] = variance[i]!;
+    let n = 0;
+    for (let k = 0; k < GH.x.length; k++) {
+      const a = x.mean[i]! + sd[i]! * GH.x[k]!;
+      if (a > 0) ((zs[n] = GH.x[k]!), (wa[n++] = GH.w[k]! * a));
+    }
     for (let j = i + 1; j < c; j++) {
       let v = 0;
-      if (sd[i]! > 0 && sd[j]! > 0) {
-        const rho = cov[i * c + j]! / (sd[i]! * sd[j]!);
-        if (rho !== 0) v = reluCrossMoment(x.mean[i]!, sd[i]!, x.mean[j]!, sd[j]!, rho) - mean[i]! * mean[j]!;
+      const sb = sd[j]!;
+      if (sd[i]! > 0 && sb > 0) {
+        const r = Math.max(-1, Math.min(1, cov[i * c + j]! / (sd[i]! * sb)));
+        if (r !== 0) {
+          const sc = sb * Math.sqrt(Math.max(0, 1 - r * r)), mb = x.mean[j]!, sr = sb * r;
+          let e = 0;
+          for (let k = 0; k < n; k++) {
+            const m = mb + sr * zs[k]!;
+            e += wa[k]! * (sc > 0 ? rectifiedMean(m, sc) : Math.max(m, 0));
+          }
+          v = e - mean[i]! * mean[j]!;
+        }
       }
       out[i * c + j] = out[j * c + i] = v;
     }
