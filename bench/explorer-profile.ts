@@ -20,28 +20,12 @@ import { serveExplorer } from "../analyzers/explorer/serve.ts";
 import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
 import { layersForNodes, syntheticTransformerBytes } from "../test/fixtures/syntheticTransformer.ts";
 import { launch } from "../test/browser/harness.ts";
-import type { ExplorerSession } from "../analyzers/explorer/index.ts";
-import type { GroupView } from "../analyzers/explorer/types.ts";
 import { panAndZoom } from "./panZoom.ts";
+import { expansionTarget } from "./expansionTarget.ts";
 
 type App = Record<string, (...a: unknown[]) => Promise<unknown>>;
 const call = (page: import("playwright-core").Page, fn: string, ...a: unknown[]) =>
   page.evaluate(([fn, a]) => (window as unknown as { __scalpel: { app: App } }).__scalpel.app[fn as string]!(...(a as unknown[])), [fn, a] as const);
-
-/** The benchmark's expansion target: the group with most direct items among those of ≤ 200 nodes. */
-function expansionTarget(s: ExplorerSession): { view: GroupView; chain: string[] } {
-  let best: { view: GroupView; chain: string[] } | undefined;
-  const walk = (id: string, chain: string[]) => {
-    for (const it of s.group({ id }).items) {
-      if (it.kind !== "group") continue;
-      const child = s.group({ id: it.id });
-      if (it.summary!.nodes <= 200 && (!best || child.items.length > best.view.items.length)) best = { view: child, chain };
-      walk(it.id, [...chain, it.id]);
-    }
-  };
-  walk("g0", []);
-  return best!;
-}
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {

@@ -22,11 +22,11 @@ import { loadModel } from "../analyzers/onnx/index.ts";
 import { createExplorerSession, type ExplorerSession } from "../analyzers/explorer/index.ts";
 import { renderExplorerHtml } from "../analyzers/explorer/html.ts";
 import { serveExplorer } from "../analyzers/explorer/serve.ts";
-import type { GroupView } from "../analyzers/explorer/types.ts";
 import { requireTorchvisionModel } from "../test/fixtures/paths.ts";
 import { layersForNodes, syntheticTransformerBytes } from "../test/fixtures/syntheticTransformer.ts";
 import { launch } from "../test/browser/harness.ts";
 import { panAndZoom } from "./panZoom.ts";
+import { expansionTarget } from "./expansionTarget.ts";
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const median = (xs: number[]) => {
@@ -80,22 +80,6 @@ function prepare(name: string, source: string | Uint8Array): Prepared {
   const session = createExplorerSession(graph, { shapes, metrics });
   const t5 = performance.now();
   return { name, graph, session, host: { load: t1 - t0, graph: t2 - t1, shapes: t3 - t2, metrics: t4 - t3, index: t5 - t4, total: t5 - t0 } };
-}
-
-/** The group with the most direct items among those holding at most 200 nodes. */
-function expansionTarget(s: ExplorerSession): { view: GroupView; chain: string[] } {
-  let best: { view: GroupView; chain: string[] } | undefined;
-  const walk = (id: string, chain: string[]) => {
-    const v = s.group({ id });
-    for (const it of v.items) {
-      if (it.kind !== "group") continue;
-      const child = s.group({ id: it.id });
-      if (it.summary!.nodes <= 200 && (!best || child.items.length > best.view.items.length)) best = { view: child, chain };
-      walk(it.id, [...chain, it.id]);
-    }
-  };
-  walk("g0", []);
-  return best!;
 }
 
 /** Resident (RSS) and proportional (PSS: shared pages split between processes) memory of the renderers, largest first. */

@@ -4,6 +4,7 @@
  * independent solve in TypeScript (normal equations by Gaussian elimination) and against NumPy's lstsq.
  */
 import assert from "node:assert/strict";
+import { relativeError } from "../../helpers/relativeError.ts";
 import { spawnSync } from "node:child_process";
 import { DenseAccumulator, DenseHessian, DiagonalHessian, KroneckerHessian } from "../../../analyzers/pruning/obspa/hessian.ts";
 import { seededRandom } from "../../../analyzers/runtime/ort.ts";
@@ -104,14 +105,6 @@ function leastSquares(w: Float64Array, x: Float64Array, intercept: boolean): { w
   return { wk, b };
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 async function denseHessian(x: Float64Array, centred: boolean): Promise<DenseHessian> {
   const acc = new DenseAccumulator(C, T);

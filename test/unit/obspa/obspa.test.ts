@@ -4,6 +4,7 @@
  * that make the data-free sources (BatchNorm-calibrated synthetic inputs, closed-form moments).
  */
 import assert from "node:assert/strict";
+import { relativeError } from "../../helpers/relativeError.ts";
 import { buildGraph } from "../../../analyzers/graph/graph.ts";
 import { inferShapes, withExtraOutputs } from "../../../analyzers/graph/shapes/index.ts";
 import { encodeBytes, loadModel, readTensor, toFloat64 } from "../../../analyzers/onnx/index.ts";
@@ -51,14 +52,6 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     await s.release();
     return out.logits!.data as Float32Array;
   }
-  const relErr = (a: Float32Array, b: Float32Array) => {
-    let num = 0, den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num += (a[i]! - b[i]!) ** 2;
-      den += b[i]! ** 2;
-    }
-    return Math.sqrt(num / den);
-  };
 
   it("identity source: the score is half the squared norm of the consumers' input columns (magnitude)", async () => {
     const { scores } = await scoreObspa(model, graph, analysis, { source: "identity", normalization: "none" });
@@ -148,8 +141,8 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     assert.ok(comp.compensated.length > 0);
     assert.deepEqual(comp.notes, [], "every consumer compensated, biases absorbed by BatchNorm");
     const base = await logits(model);
-    const plain = relErr(await logits(applyPlan(model, analysis, plan)), base);
-    const compensated = relErr(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) })), base);
+    const plain = relativeError(await logits(applyPlan(model, analysis, plan)), base);
+    const compensated = relativeError(await logits(applyPlan(model, analysis, plan, { compensate: compensator(comp) })), base);
     assert.ok(compensated < 0.8 * plain, `relative logit error ${compensated} with compensation vs ${plain} without`);
 
     // The plan alone reproduces the same compensation (same seed, same samples).
@@ -165,8 +158,8 @@ describe("OBSPA on the Fashion-MNIST classifier", function () {
     const comp = await session.compensation(plannedUnits(analysis, plan));
     const base = await logits(model);
     const pruned = applyPlan(model, analysis, plan, { compensate: compensator(comp) });
-    const err = relErr(await logits(pruned), base);
-    const plain = relErr(await logits(applyPlan(model, analysis, plan)), base);
+    const err = relativeError(await logits(pruned), base);
+    const plain = relativeError(await logits(applyPlan(model, analysis, plan)), base);
     assert.ok(err < 0.8 * plain, `sequential ${err} vs plain ${plain}`);
   });
 

@@ -4,6 +4,7 @@
  * `--plan` reproduces the same bytes. On the bundled Fashion-MNIST classifier, judged on real test images.
  */
 import assert from "node:assert/strict";
+import { relativeError } from "../../helpers/relativeError.ts";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -56,14 +57,6 @@ describe("OBSPA in the prune job and the CLI", function () {
     await s.release();
     return out.logits!.data as Float32Array;
   }
-  const relErr = (a: Float32Array, b: Float32Array) => {
-    let num = 0, den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num += (a[i]! - b[i]!) ** 2;
-      den += b[i]! ** 2;
-    }
-    return Math.sqrt(num / den);
-  };
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "scalpel-obspa-cli-"));
@@ -84,8 +77,8 @@ describe("OBSPA in the prune job and the CLI", function () {
     // The compensation is in the written model: closer to the original on real images than plain removal.
     const a = await analyzeModel(MODEL);
     const analysis = findGroups(a.graph, a.shapes);
-    const plain = relErr(await logits(applyPlan(a.model, analysis, plan)), reference);
-    const written = relErr(await logits(out), reference);
+    const plain = relativeError(await logits(applyPlan(a.model, analysis, plan)), reference);
+    const written = relativeError(await logits(out), reference);
     assert.ok(written < 0.8 * plain, `written model's logit error ${written} vs plain removal ${plain}`);
 
     const again = path.join(dir, "syn-again.onnx");
@@ -114,8 +107,8 @@ describe("OBSPA in the prune job and the CLI", function () {
     const plan = JSON.parse(fs.readFileSync(planFile, "utf8")) as Plan;
     assert.deepEqual(plan.hessian, { source: "calibration", damping: 0.01, seed: 1, samples: 16, sequential: true, calib });
     const a = await analyzeModel(MODEL);
-    const plain = relErr(await logits(applyPlan(a.model, findGroups(a.graph, a.shapes), plan)), reference);
-    const written = relErr(await logits(out), reference);
+    const plain = relativeError(await logits(applyPlan(a.model, findGroups(a.graph, a.shapes), plan)), reference);
+    const written = relativeError(await logits(out), reference);
     assert.ok(written < 0.8 * plain, `written ${written} vs plain ${plain}`);
     const again = path.join(dir, "cal-again.onnx");
     const r2 = await cli("prune", MODEL, "--plan", planFile, "--out", again, "--no-latency");
