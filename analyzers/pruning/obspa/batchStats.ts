@@ -21,7 +21,7 @@ import type { Graph } from "../../graph/graph.ts";
 import type { ShapeMap } from "../../graph/shapes/infer.ts";
 import { makeTensor, readTensor, toFloat64 } from "../../onnx/tensor.ts";
 import { DataType } from "../../onnx/dtypes.ts";
-import { storedWeight } from "./layers.ts";
+import { storedValues, storedWeight } from "./layers.ts";
 
 /**
  * Whether a BatchNormalization's running statistics are still their initial values (mean 0, variance 1, as
@@ -30,12 +30,7 @@ import { storedWeight } from "./layers.ts";
  * than the one the user runs. Models with random weights (tests, architecture exports) have them.
  */
 export function untrainedStatistics(graph: Graph, bn: { inputs: readonly string[] }): boolean {
-  const read = (name: string | undefined) => {
-    const stored = storedWeight(graph, name);
-    const tp = stored ? graph.weight(stored) : undefined;
-    return tp ? toFloat64(readTensor(graph.model, tp)) : undefined;
-  };
-  const mean = read(bn.inputs[3]), variance = read(bn.inputs[4]);
+  const mean = storedValues(graph, bn.inputs[3]), variance = storedValues(graph, bn.inputs[4]);
   return !!mean && !!variance && mean.length > 0 && mean.every((v) => v === 0) && variance.every((v) => v === 1);
 }
 

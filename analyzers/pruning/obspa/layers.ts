@@ -54,6 +54,13 @@ export function storedWeight(graph: Graph, name: string | undefined): string | u
   return undefined;
 }
 
+/** The float64 values of the stored tensor behind a value (see storedWeight); undefined for computed values. */
+export function storedValues(graph: Graph, name: string | undefined): Float64Array | undefined {
+  const stored = storedWeight(graph, name);
+  const tp = stored ? graph.weight(stored) : undefined;
+  return tp ? toFloat64(readTensor(graph.model, tp)) : undefined;
+}
+
 /** The weight layer a node is, or undefined when it is not one OBSPA can use (no constant weight, unknown op). */
 export function weightLayer(graph: Graph, node: Node): WeightLayer | undefined {
   if (node.domain !== "") return undefined;

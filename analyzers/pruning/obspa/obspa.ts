@@ -15,7 +15,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { GraphProtoSchema, ModelProtoSchema, type ModelProto, type TensorProto } from "onnx-buf";
-import type { Graph } from "../../graph/graph.ts";
+import type { Graph, Node } from "../../graph/graph.ts";
 import { DataType } from "../../onnx/dtypes.ts";
 import type { Model } from "../../onnx/model.ts";
 import { fromNumbers, makeTensor, readTensor, tensorDims, toFloat64 } from "../../onnx/tensor.ts";
@@ -23,7 +23,7 @@ import { checkCancelled, collectHessians, defaultMaxRows, newTiming, type LayerR
 import { syntheticFeeds, type FeedSource } from "./feeds.ts";
 import { groupLayers, unitIndices, type GroupLike } from "./groupView.ts";
 import { DiagonalHessian, type HessianForm, type LayerHessian } from "./hessian.ts";
-import { groupColumns, groupRows, joinWeight, splitWeight, storedWeight, weightLayers, type WeightLayer } from "./layers.ts";
+import { groupColumns, groupRows, joinWeight, splitWeight, storedValues, storedWeight, weightLayers, type WeightLayer } from "./layers.ts";
 import { momentHessians, propagateMoments } from "./moments.ts";
 import { untrainedStatistics, withBatchStatistics } from "./batchStats.ts";
 import { inferShapes, type ShapeMap } from "../../graph/shapes/index.ts";
@@ -222,12 +222,7 @@ export class ObspaSession {
   private batchNormScale(layer: WeightLayer): Float64Array | undefined {
     const bn = this.batchNormAfter(layer);
     if (!bn) return undefined;
-    const read = (i: number) => {
-      const name = storedWeight(this.graph, bn.inputs[i]);
-      const tp = name ? this.graph.weight(name) : undefined;
-      return tp ? toFloat64(readTensor(this.graph.model, tp)) : undefined;
-    };
-    const gamma = read(1), variance = read(4);
+    const gamma = storedValues(this.graph, bn.inputs[1]), variance = storedValues(this.graph, bn.inputs[4]);
     if (!gamma || !variance || gamma.length !== layer.outChannels || variance.length !== layer.outChannels) return undefined;
     const eps = attrFloat(bn.proto, "epsilon", 1e-5);
     return gamma.map((g, i) => g / Math.sqrt(Math.max(variance[i]!, 0) + eps));
@@ -453,7 +448,11 @@ export class ObspaSession {
           const note = this.absorbBias(layer, delta, tensors);
           if (note) notes.push(note);
         }
-        if (varianceCorrection) {
+        // Ratios only for a BatchNorm the correction will write: without one the layer keeps the least-squares
+        // optimum (the correction is BatchNorm's), and auto mode leaves untrained statistics alone.
+        const bn = varianceCorrection ? this.batchNormAfter(layer) : undefined;
+        if (bn && varianceMode === "auto" && untrainedStatistics(this.graph, bn)) untrained++;
+        else if (bn) {
           const ratio = new Float64Array(layer.outChannels);
           const orig = this.matrices(layer);
           // The original rows' energies depend only on the Hessian: kept for later compensations (one-shot).
@@ -464,10 +463,9 @@ export class ObspaSession {
             const before = befores[g]!, after = await hs[g]!.rowEnergy(mats[g]!.weight, rows);
             for (let r = 0; r < rows; r++) ratio[g * rows + r] = before[r]! > 0 ? after[r]! / before[r]! : 1;
           }
-          const note = this.absorbVariance(layer, ratio, tensors, varianceMode === "auto");
-          if (note === "untrained") untrained++;
-          else if (note) notes.push(note);
-          else if (this.batchNormAfter(layer)) varianceCorrected.push(this.batchNormAfter(layer)!.name);
+          const note = this.absorbVariance(bn, layer, ratio, tensors);
+          if (note) notes.push(note);
+          else varianceCorrected.push(bn.name);
         }
         if (sequential) {
           replaced.set(layer.weight, makeTensor(layer.weight, { dataType: tp.dataType, dims: tensorDims(tp), data: fromNumbers(tp.dataType, values) }));
@@ -507,16 +505,11 @@ export class ObspaSession {
   /**
    * Scales the running variance of the BatchNormalization that alone reads the layer's output by the ratio of
    * the output's variance after and before compensation: (var' + ε) = (var + ε)·ratio, so the normalised output
-   * keeps its variance. Returns a note when the BatchNorm's variance cannot be written, and "untrained" when
-   * `skipUntrained` and its statistics are still the initial ones.
+   * keeps its variance. Returns a note when the BatchNorm's variance cannot be written.
    */
-  private absorbVariance(layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"], skipUntrained: boolean): string | undefined {
-    const bn = this.batchNormAfter(layer);
-    const name = bn ? storedWeight(this.graph, bn.inputs[4]) : undefined;
+  private absorbVariance(bn: Node, layer: WeightLayer, ratio: Float64Array, tensors: CompensationResult["tensors"]): string | undefined {
+    const name = storedWeight(this.graph, bn.inputs[4]);
     const tp = name ? this.graph.weight(name) : undefined;
-    // Without a BatchNorm after it the layer keeps the least-squares optimum (the correction is BatchNorm's).
-    if (!bn) return undefined;
-    if (skipUntrained && untrainedStatistics(this.graph, bn)) return "untrained";
     if (!name || !tp || this.graph.consumers(name).length !== 1 || (name !== bn.inputs[4] && this.graph.consumers(bn.inputs[4]!).length !== 1))
       return `${layer.node.name}: its BatchNorm's running variance is shared; variance correction skipped`;
     const cur = tensors.get(name)?.values ?? toFloat64(readTensor(this.graph.model, tp));
